@@ -1,0 +1,62 @@
+"""Roles and what each may do. docs/roles.md documents this table; a test keeps them in step."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    BUREAU_ADMIN = "bureau_admin", _("Bureau admin")
+    STATION_CHIEF = "station_chief", _("Station chief")
+    OFFICER = "officer", _("Community officer")
+    AUXILIARY = "auxiliary", _("Auxiliary officer")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    MEDIATOR = "mediator", _("Mediator")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    SECURITY_ADMIN = "security_admin", _("Security admin")
+    SYSTEM_ADMIN = "system_admin", _("System admin")
+    AUDITOR = "auditor", _("Auditor")
+
+
+# Roles whose scope is a whole bureau, a station, or only the grids they are assigned to.
+BUREAU_ROLES = frozenset({Role.BUREAU_ADMIN})
+STATION_ROLES = frozenset({Role.STATION_CHIEF, Role.OFFICER, Role.AUXILIARY, Role.MEDIATOR})
+GRID_ROLES = frozenset({Role.GRID_WORKER, Role.VOLUNTEER})
+# 三员: they manage the system and read the log; none reads case data by default.
+THREE_ADMINS = frozenset({Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN, Role.AUDITOR})
+
+
+class Perm(models.TextChoices):
+    TERRITORY_VIEW = "territory.view", _("See the territory map, grids and coverage")
+    TERRITORY_IMPORT = "territory.import", _("Import communities and base units")
+    PEOPLE_VIEW = "people.view", _("See people and their assignments")
+    PEOPLE_MANAGE = "people.manage", _("Add and edit people, assignments and committee posts")
+    PII_UNMASK = "pii.unmask", _("See full ID and phone numbers")
+    AUDIT_VIEW = "audit.view", _("Read the audit log")
+    ACCOUNTS_MANAGE = "accounts.manage", _("Manage accounts and roles")
+
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.BUREAU_ADMIN: frozenset(
+        {Perm.TERRITORY_VIEW, Perm.TERRITORY_IMPORT, Perm.PEOPLE_VIEW, Perm.PEOPLE_MANAGE, Perm.PII_UNMASK}
+    ),
+    Role.STATION_CHIEF: frozenset(
+        {Perm.TERRITORY_VIEW, Perm.TERRITORY_IMPORT, Perm.PEOPLE_VIEW, Perm.PEOPLE_MANAGE, Perm.PII_UNMASK}
+    ),
+    Role.OFFICER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW, Perm.PII_UNMASK}),
+    Role.AUXILIARY: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
+    Role.GRID_WORKER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
+    Role.MEDIATOR: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
+    Role.VOLUNTEER: frozenset({Perm.TERRITORY_VIEW}),
+    Role.SECURITY_ADMIN: frozenset({Perm.ACCOUNTS_MANAGE}),
+    Role.SYSTEM_ADMIN: frozenset(),
+    Role.AUDITOR: frozenset({Perm.AUDIT_VIEW}),
+}
+
+
+def has_perm(user: object, perm: str) -> bool:
+    role = getattr(user, "role", None)
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return perm in PERMISSIONS.get(role or "", frozenset())

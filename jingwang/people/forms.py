@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from jingwang.lib import pii
+from jingwang.people.models import CommitteePost, GridAssignment, Person
+
+
+class PersonForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Person.Kind.choices)
+    badge_number = forms.CharField(label=_("Badge number"), max_length=20, required=False)
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=18,
+        required=False,
+        help_text=_("18-digit resident ID number; leave empty to keep the current one."),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        required=False,
+        help_text=_("Leave empty to keep the current one."),
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    ID_ERRORS = {
+        "format": _("An ID number has 17 digits followed by a digit or X."),
+        "birth_date": _("The birth date inside this ID number does not exist."),
+        "check_digit": _("The check digit of this ID number is wrong (GB 11643): check for a typo."),
+    }
+
+    def clean_id_number(self) -> str:
+        value = pii.normalise_id_number(self.cleaned_data.get("id_number", ""))
+        if value:
+            error = pii.id_number_error(value)
+            if error:
+                raise forms.ValidationError(self.ID_ERRORS[error])
+        return value
+
+    def clean_phone(self) -> str:
+        value = pii.normalise_phone(self.cleaned_data.get("phone", ""))
+        if value and pii.phone_error(value):
+            raise forms.ValidationError(_("A mobile number has 11 digits and starts with 1."))
+        return value
+
+
+class AssignmentForm(forms.Form):
+    grid = forms.ModelChoiceField(label=_("Grid"), queryset=None)  # type: ignore[arg-type]
+    role = forms.ChoiceField(label=_("Role"), choices=GridAssignment.Role.choices)
+
+    def __init__(self, *args: Any, grids: Any, person: Person, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.person = person
+        self.fields["grid"].queryset = grids  # type: ignore[attr-defined]
+        self.fields["grid"].label_from_instance = lambda g: f"{g.code} {g.name} ({g.get_level_display()})"  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        role = data.get("role")
+        if role and self.person.kind not in GridAssignment.ALLOWED_KINDS[role]:
+            self.add_error(
+                "role",
+                _("A %(kind)s cannot be assigned as %(role)s.")
+                % {
+                    "kind": self.person.get_kind_display(),
+                    "role": GridAssignment.Role(role).label,
+                },
+            )
+        grid = data.get("grid")
+        if grid and role and GridAssignment.objects.filter(
+            person=self.person, grid=grid, role=role, ended_at__isnull=True
+        ).exists():
+            self.add_error("grid", _("This person already holds this role in this grid."))
+        return data
+
+
+class CommitteePostForm(forms.Form):
+    community = forms.ModelChoiceField(label=_("Village or community"), queryset=None)  # type: ignore[arg-type]
+    title = forms.CharField(label=_("Post"), max_length=50, help_text=_("For example: deputy secretary"))
+    since = forms.DateField(label=_("Since"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, communities: Any, person: Person, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.person = person
+        self.fields["community"].queryset = communities  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.person.kind != Person.Kind.OFFICER:
+            raise forms.ValidationError(_("Only police officers hold committee posts."))
+        if data.get("community") and CommitteePost.objects.filter(
+            person=self.person, community=data["community"], ended_at__isnull=True
+        ).exists():
+            self.add_error("community", _("This officer already holds a post in this community."))
+        return data

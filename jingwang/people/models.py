@@ -1,0 +1,127 @@
+"""People who cover the grids, their grid assignments and committee posts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jingwang.lib import pii
+
+
+class Person(models.Model):
+    class Kind(models.TextChoices):
+        OFFICER = "officer", _("Police officer")
+        AUXILIARY = "auxiliary", _("Auxiliary officer")
+        GRID_WORKER = "grid_worker", _("Grid worker")
+        MEDIATOR = "mediator", _("Full-time mediator")
+        DEPUTY = "deputy", _("People's Congress deputy")
+        CPPCC_MEMBER = "cppcc_member", _("CPPCC member")
+        CONDUCT_SUPERVISOR = "conduct_supervisor", _("Police conduct supervisor")
+        JUDICIAL_OFFICE = "judicial_office", _("Judicial office staff")
+        LAW_ENFORCEMENT = "law_enforcement", _("Law enforcement staff")
+        VOLUNTEER = "volunteer", _("Volunteer")
+
+    station = models.ForeignKey("territory.Station", on_delete=models.PROTECT, related_name="people")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=50)
+    badge_number = models.CharField(_("badge number"), max_length=20, blank=True)
+    # Personal data: encrypted at rest, with a keyed hash for exact lookup.
+    id_number_encrypted = models.TextField(blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_encrypted = models.TextField(blank=True)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("person")
+        ordering = ["station", "name", "id"]
+        indexes = [models.Index(fields=["station", "kind"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def id_number(self) -> str:
+        return pii.decrypt(self.id_number_encrypted)
+
+    @property
+    def phone(self) -> str:
+        return pii.decrypt(self.phone_encrypted)
+
+    def set_id_number(self, value: str) -> None:
+        self.id_number_encrypted = pii.encrypt(value) if value else ""
+        self.id_number_hash = pii.lookup_hash(value) if value else ""
+
+    def set_phone(self, value: str) -> None:
+        self.phone_encrypted = pii.encrypt(value) if value else ""
+        self.phone_hash = pii.lookup_hash(value) if value else ""
+
+    @property
+    def id_number_masked(self) -> str:
+        return pii.mask_id_number(self.id_number) if self.id_number_encrypted else ""
+
+    @property
+    def phone_masked(self) -> str:
+        return pii.mask_phone(self.phone) if self.phone_encrypted else ""
+
+
+class GridAssignment(models.Model):
+    class Role(models.TextChoices):
+        COMMUNITY_OFFICER = "community_officer", _("Community officer")
+        AUXILIARY = "auxiliary", _("Auxiliary officer")
+        GRID_WORKER = "grid_worker", _("Grid worker")
+        MEDIATOR = "mediator", _("Mediator")
+        VOLUNTEER = "volunteer", _("Volunteer")
+
+    # Which kinds of person may hold which assignment role.
+    ALLOWED_KINDS = {
+        "community_officer": {"officer"},
+        "auxiliary": {"auxiliary"},
+        "grid_worker": {"grid_worker"},
+        "mediator": {"mediator"},
+        "volunteer": {"volunteer"},
+    }
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="assignments")
+    grid = models.ForeignKey("territory.Grid", on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    since = models.DateField(_("since"), default=timezone.localdate)
+    ended_at = models.DateField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("grid assignment")
+        ordering = ["grid__code", "role", "person__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "grid", "role"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_assignment",
+            )
+        ]
+
+
+class CommitteePost(models.Model):
+    """A community officer holding a post on a village/community committee (村社班子任职)."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="committee_posts")
+    community = models.ForeignKey(
+        "territory.Community", on_delete=models.PROTECT, related_name="committee_posts"
+    )
+    title = models.CharField(_("post"), max_length=50)
+    since = models.DateField(_("since"), default=timezone.localdate)
+    ended_at = models.DateField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("committee post")
+        ordering = ["community__code", "title"]

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jingwang.accounts.roles import Perm, has_perm
+from jingwang.accounts.scope import require
+from jingwang.people import actions
+from jingwang.people.forms import AssignmentForm, CommitteePostForm, PersonForm
+from jingwang.people.models import GridAssignment, Person
+from jingwang.people.queries import access_person, coverage_gaps, people_visible_to
+from jingwang.territory.queries import communities_visible_to, grids_visible_to
+from jingwang.territory.views import chosen_station, grid_feature
+
+
+def people_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.PEOPLE_VIEW)
+    station, stations = chosen_station(request)
+    people = people_visible_to(request.user).select_related("station")
+    if station is not None:
+        people = people.filter(station=station)
+    kind = request.GET.get("kind", "")
+    if kind in Person.Kind.values:
+        people = people.filter(kind=kind)
+    q = request.GET.get("q", "").strip()
+    if q:
+        people = people.filter(Q(name__icontains=q) | Q(badge_number__icontains=q))
+    page = Paginator(people.order_by("name", "id"), 50).get_page(request.GET.get("page"))
+    context = {
+        "station": station,
+        "stations": stations,
+        "page": page,
+        "kind": kind,
+        "kinds": Person.Kind.choices,
+        "q": q,
+        "can_manage": has_perm(request.user, Perm.PEOPLE_MANAGE),
+    }
+    return render(request, "people/list.html", context)
+
+
+def person_view(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = access_person(request.user, person_id)
+    can_manage = has_perm(request.user, Perm.PEOPLE_MANAGE)
+    context: dict[str, Any] = {
+        "person": person,
+        "assignments": person.assignments.filter(ended_at__isnull=True).select_related("grid"),
+        "posts": person.committee_posts.filter(ended_at__isnull=True).select_related("community"),
+        "can_manage": can_manage,
+        "can_unmask": has_perm(request.user, Perm.PII_UNMASK),
+    }
+    if can_manage:
+        context["assignment_form"] = AssignmentForm(
+            grids=grids_visible_to(request.user).filter(station=person.station), person=person
+        )
+        context["post_form"] = CommitteePostForm(
+            communities=communities_visible_to(request.user).filter(station=person.station),
+            person=person,
+        )
+    return render(request, "people/person.html", context)
+
+
+@require_POST
+def unmask(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = access_person(request.user, person_id)
+    require(request.user, Perm.PII_UNMASK)
+    revealed = actions.unmask_person(request.user, person)
+    return render(request, "people/_unmasked.html", {"person": person, "revealed": revealed})
+
+
+def person_form(request: HttpRequest, person_id: int | None = None) -> HttpResponse:
+    require(request.user, Perm.PEOPLE_MANAGE)
+    person = access_person(request.user, person_id, write=True) if person_id else None
+    if person is None:
+        station, _stations = chosen_station(request)
+        if station is None:
+            raise Http404()
+    else:
+        station = person.station
+    initial = (
+        {"name": person.name, "kind": person.kind, "badge_number": person.badge_number,
+         "is_active": person.is_active, "version": person.version}
+        if person
+        else {"is_active": True}
+    )
+    form = PersonForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if person is None:
+            person = actions.create_person(
+                request.user, station,
+                name=data["name"], kind=data["kind"], badge_number=data["badge_number"],
+                id_number=data["id_number"], phone=data["phone"], is_active=data["is_active"],
+            )
+            messages.success(request, _("%(name)s was added.") % {"name": person.name})
+            return redirect("people:person", person_id=person.id)
+        try:
+            actions.update_person(request.user, person, **data)
+        except actions.StaleEdit:
+            form.add_error(
+                None,
+                _("Someone else changed this person while you were editing. "
+                  "Reload the page to see their changes, then edit again."),
+            )
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("people:person", person_id=person.id)
+    return render(request, "people/person_form.html", {"form": form, "person": person, "station": station})
+
+
+@require_POST
+def add_assignment(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = access_person(request.user, person_id, write=True)
+    form = AssignmentForm(
+        request.POST,
+        grids=grids_visible_to(request.user).filter(station=person.station),
+        person=person,
+    )
+    if form.is_valid():
+        actions.assign(request.user, person, form.cleaned_data["grid"], form.cleaned_data["role"])
+        messages.success(request, _("The assignment was added."))
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("people:person", person_id=person.id)
+
+
+@require_POST
+def end_assignment(request: HttpRequest, person_id: int, assignment_id: int) -> HttpResponse:
+    person = access_person(request.user, person_id, write=True)
+    assignment = GridAssignment.objects.filter(
+        person=person, id=assignment_id, ended_at__isnull=True
+    ).select_related("grid").first()
+    if assignment is not None:
+        actions.end_assignment(request.user, assignment)
+        messages.success(request, _("The assignment was ended."))
+    return redirect("people:person", person_id=person.id)
+
+
+@require_POST
+def add_post(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = access_person(request.user, person_id, write=True)
+    form = CommitteePostForm(
+        request.POST,
+        communities=communities_visible_to(request.user).filter(station=person.station),
+        person=person,
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        actions.add_committee_post(request.user, person, data["community"], data["title"], data["since"])
+        messages.success(request, _("The committee post was recorded."))
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("people:person", person_id=person.id)
+
+
+@require_POST
+def end_post(request: HttpRequest, person_id: int, post_id: int) -> HttpResponse:
+    person = access_person(request.user, person_id, write=True)
+    post = person.committee_posts.filter(id=post_id, ended_at__isnull=True).first()
+    if post is not None:
+        actions.end_committee_post(request.user, post)
+        messages.success(request, _("The committee post was ended."))
+    return redirect("people:person", person_id=person.id)
+
+
+def coverage_view(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.TERRITORY_VIEW)
+    station, stations = chosen_station(request)
+    gaps = coverage_gaps(request.user, station) if station else []
+    features = []
+    for gap in gaps:
+        feature = grid_feature(gap.grid)
+        feature["properties"]["missing"] = [str(GridAssignment.Role(r).label) for r in gap.missing]
+        features.append(feature)
+    blocks = (
+        grids_visible_to(request.user).filter(station=station, level="block").count() if station else 0
+    )
+    context = {
+        "station": station,
+        "stations": stations,
+        "gaps": [(gap, [GridAssignment.Role(r).label for r in gap.missing]) for gap in gaps],
+        "blocks": blocks,
+        "map_data": {
+            "grids": {"type": "FeatureCollection", "features": features},
+            "tiles": settings.MAP_TILE_URL,
+        },
+    }
+    return render(request, "people/coverage.html", context)
