@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import field_validator
 
@@ -106,7 +106,7 @@ def unmask(request: HttpRequest, person_id: int) -> dict[str, object]:
 
 
 @router.post("/", response={201: PersonOut})
-def create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[str, object]]:
+def create(request: HttpRequest, payload: PersonIn) -> Status:
     require(request.user, Perm.PEOPLE_MANAGE)
     station = access_station(request.user, payload.station, perm=Perm.PEOPLE_MANAGE)
     if payload.id_number and Person.objects.filter(
@@ -122,4 +122,4 @@ def create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[str, obje
         id_number=payload.id_number,
         phone=payload.phone,
     )
-    return 201, _masked(created)
+    return Status(201, _masked(created))

@@ -8,13 +8,15 @@ cheap query on the version row), so several app processes stay correct.
 from __future__ import annotations
 
 import threading
+
+from django.db.models import Count, Max
 from dataclasses import dataclass
 
 from jingwang.lib.locate import GridIndex
 from jingwang.territory.models import Grid, GridVersion
 
 _lock = threading.Lock()
-_cache: dict[int, tuple[int, StationIndex]] = {}
+_cache: dict[int, tuple[tuple[int, int, int], StationIndex]] = {}
 
 
 @dataclass
@@ -36,12 +38,15 @@ def station_index(station_id: int) -> StationIndex | None:
     version = GridVersion.objects.filter(station_id=station_id, is_current=True).first()
     if version is None:
         return None
+    # The stamp changes whenever the station's current grids do, in this process or another.
+    figures = Grid.objects.filter(version=version).aggregate(count=Count("id"), last=Max("id"))
+    stamp = (version.pk, figures["count"], figures["last"] or 0)
     cached = _cache.get(station_id)
-    if cached is not None and cached[0] == version.pk:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     with _lock:
         built = _build(version)
-        _cache[station_id] = (version.pk, built)
+        _cache[station_id] = (stamp, built)
     return built
 
 
