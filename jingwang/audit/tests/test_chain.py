@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from jingwang.audit import triggers
 from jingwang.audit.actions import record, verify
 from jingwang.audit.models import AuditEvent
 
@@ -69,6 +70,7 @@ def test_the_orm_refuses_to_change_events(world):
 
 @pytest.mark.parametrize("sql", ["UPDATE audit_auditevent SET actor_name = 'x'", "DELETE FROM audit_auditevent"])
 def test_the_database_refuses_to_change_events(world, sql):
+    triggers.install(connection)  # as the migration does (a browser test may have removed it)
     make_events(world, 1)
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql)

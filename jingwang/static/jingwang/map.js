@@ -7,7 +7,7 @@
   if (!holder || !source || typeof L === "undefined") { return; }
   var data = JSON.parse(source.textContent);
   var text = holder.dataset;
-  var map = L.map(holder, { zoomSnap: 0.25, preferCanvas: true });
+  var map = L.map(holder, { zoomSnap: 0.25, preferCanvas: false });
   if (data.tiles) { L.tileLayer(data.tiles, { maxZoom: 19 }).addTo(map); }
   var palette = { district: "#6a3d9a", sector: "#1f78b4", block: "#33a02c", cluster: "#ff7f00" };
 
