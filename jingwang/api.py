@@ -49,19 +49,26 @@ def _field(loc: list[Any]) -> str:
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors = [{"field": _field(list(err.get("loc", []))), "message": err.get("msg", "")} for err in exc.errors]
+    errors = [
+        {"field": _field(list(err.get("loc", []))), "message": err.get("msg", "")}
+        for err in exc.errors
+    ]
     return api.create_response(request, {"errors": errors}, status=422)
 
 
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return api.create_response(request, {"errors": [{"field": "", "message": _("Not found.")}]}, status=404)
+    return api.create_response(
+        request, {"errors": [{"field": "", "message": _("Not found.")}]}, status=404
+    )
 
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
-        request, {"errors": [{"field": "", "message": _("Log in or send an API token.")}]}, status=401
+        request,
+        {"errors": [{"field": "", "message": _("Log in or send an API token.")}]},
+        status=401,
     )
 
 

@@ -1,10 +1,10 @@
 """The ``jingwang`` command: the Django management commands under friendlier names.
 
-    jingwang serve [--host 127.0.0.1] [--port 8000]   serve the site (waitress)
-    jingwang demo                                     load the demo jurisdiction (idempotent)
-    jingwang import-territory FILE --station CODE --kind community|base-unit [--crs gcj02]
-    jingwang audit verify                             check the audit chain
-    jingwang <any Django command>                     migrate, createsuperuser, ...
+jingwang serve [--host 127.0.0.1] [--port 8000]   serve the site (waitress)
+jingwang demo                                     load the demo jurisdiction (idempotent)
+jingwang import-territory FILE --station CODE --kind community|base-unit [--crs gcj02]
+jingwang audit verify                             check the audit chain
+jingwang <any Django command>                     migrate, createsuperuser, ...
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def serve(argv: list[str]) -> None:
 
     call_command("collectstatic", interactive=False, verbosity=0)
     print(f"jingwang is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
-    waitress_serve(application, host=args.host, port=args.port, threads=args.threads, ident="jingwang")
+    waitress_serve(
+        application, host=args.host, port=args.port, threads=args.threads, ident="jingwang"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

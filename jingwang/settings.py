@@ -180,6 +180,8 @@ TIME_ZONE = env("TIME_ZONE", "Asia/Shanghai")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+
 def _leaflet_dir() -> str:
     import xstatic.pkg.leaflet
 

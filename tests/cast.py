@@ -27,10 +27,26 @@ def box(x0: float, y0: float, x1: float, y1: float) -> shapely.Geometry:
     return shapely.box(x0, y0, x1, y1)
 
 
-def make_grid(version: GridVersion, code: str, level: str, geometry: Any, parent: Grid | None = None,
-              community: Community | None = None, households: int = 100) -> Grid:
-    grid = Grid(station=version.station, version=version, code=code, name=f"{code} name", level=level,
-                parent=parent, community=community, households=households, population=households * 3)
+def make_grid(
+    version: GridVersion,
+    code: str,
+    level: str,
+    geometry: Any,
+    parent: Grid | None = None,
+    community: Community | None = None,
+    households: int = 100,
+) -> Grid:
+    grid = Grid(
+        station=version.station,
+        version=version,
+        code=code,
+        name=f"{code} name",
+        level=level,
+        parent=parent,
+        community=community,
+        households=households,
+        population=households * 3,
+    )
     grid.set_geometry(geometry)
     grid.save()
     return grid
@@ -90,17 +106,45 @@ def world(db: Any) -> World:
     other_community.set_geometry(box(105.5, 31.5, 105.6, 31.6))
     other_community.save()
     version = GridVersion.objects.create(station=station, number=1, is_current=True)
-    district = make_grid(version, "TC-D1", "district", box(105.0, 31.0, 105.02, 31.01), households=200)
-    sector = make_grid(version, "TC-D1-S1", "sector", box(105.0, 31.0, 105.02, 31.01), district, community, 200)
-    block_a = make_grid(version, "TC-D1-S1-B1", "block", box(105.0, 31.0, 105.01, 31.01), sector, community)
-    block_b = make_grid(version, "TC-D1-S1-B2", "block", box(105.01, 31.0, 105.02, 31.01), sector, community)
+    district = make_grid(
+        version, "TC-D1", "district", box(105.0, 31.0, 105.02, 31.01), households=200
+    )
+    sector = make_grid(
+        version, "TC-D1-S1", "sector", box(105.0, 31.0, 105.02, 31.01), district, community, 200
+    )
+    block_a = make_grid(
+        version, "TC-D1-S1-B1", "block", box(105.0, 31.0, 105.01, 31.01), sector, community
+    )
+    block_b = make_grid(
+        version, "TC-D1-S1-B2", "block", box(105.01, 31.0, 105.02, 31.01), sector, community
+    )
     for block, x in ((block_a, 105.0), (block_b, 105.01)):
-        make_grid(version, f"{block.code}-C1", "cluster", box(x, 31.0, x + 0.005, 31.01), block, community, 50)
-        make_grid(version, f"{block.code}-C2", "cluster", box(x + 0.005, 31.0, x + 0.01, 31.01), block, community, 50)
+        make_grid(
+            version,
+            f"{block.code}-C1",
+            "cluster",
+            box(x, 31.0, x + 0.005, 31.01),
+            block,
+            community,
+            50,
+        )
+        make_grid(
+            version,
+            f"{block.code}-C2",
+            "cluster",
+            box(x + 0.005, 31.0, x + 0.01, 31.01),
+            block,
+            community,
+            50,
+        )
     other_version = GridVersion.objects.create(station=other, number=1, is_current=True)
     other_district = make_grid(other_version, "XX-D1", "district", box(105.5, 31.5, 105.6, 31.6))
-    other_sector = make_grid(other_version, "XX-D1-S1", "sector", box(105.5, 31.5, 105.6, 31.6), other_district)
-    other_block = make_grid(other_version, "XX-D1-S1-B1", "block", box(105.5, 31.5, 105.6, 31.6), other_sector)
+    other_sector = make_grid(
+        other_version, "XX-D1-S1", "sector", box(105.5, 31.5, 105.6, 31.6), other_district
+    )
+    other_block = make_grid(
+        other_version, "XX-D1-S1-B1", "block", box(105.5, 31.5, 105.6, 31.6), other_sector
+    )
 
     users: dict[str, User] = {}
     for name, role in ROLES.items():
@@ -115,7 +159,9 @@ def world(db: Any) -> World:
         user.save()
         users[name] = user
 
-    def person(name: str, kind: str, user: User | None, grid: Grid, role: str, st: Station = station) -> Person:
+    def person(
+        name: str, kind: str, user: User | None, grid: Grid, role: str, st: Station = station
+    ) -> Person:
         p = Person(station=st, name=name, kind=kind, user=user)
         p.set_id_number("510722199001011236" if name == "王警官" else "")
         p.set_phone("13812345678" if name == "王警官" else "")
@@ -126,9 +172,25 @@ def world(db: Any) -> World:
     people = {
         "officer": person("王警官", "officer", users["officer"], sector, "community_officer"),
         "auxiliary": person("李辅警", "auxiliary", users["auxiliary"], sector, "auxiliary"),
-        "grid_worker": person("张网格", "grid_worker", users["grid_worker"], block_a, "grid_worker"),
+        "grid_worker": person(
+            "张网格", "grid_worker", users["grid_worker"], block_a, "grid_worker"
+        ),
         "volunteer": person("赵义警", "volunteer", users["volunteer"], block_a, "volunteer"),
-        "other_officer": person("外所民警", "officer", users["other_officer"], other_block, "community_officer", other),
+        "other_officer": person(
+            "外所民警", "officer", users["other_officer"], other_block, "community_officer", other
+        ),
     }
-    return World(bureau, station, other, version, district, sector, block_a, block_b, other_block,
-                 community, users, people)
+    return World(
+        bureau,
+        station,
+        other,
+        version,
+        district,
+        sector,
+        block_a,
+        block_b,
+        other_block,
+        community,
+        users,
+        people,
+    )

@@ -21,7 +21,9 @@ def variables_read() -> set[str]:
 
 
 def test_every_variable_is_documented():
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "docs" / "configuration.md").read_text(), re.M))
+    documented = set(
+        re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "docs" / "configuration.md").read_text(), re.M)
+    )
     names = variables_read()
     assert len(names) > 15
     assert names - documented == set(), "read by the code but not in docs/configuration.md"

@@ -24,12 +24,19 @@ CATALOGUE = ROOT / "jingwang" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.p
 def test_the_chinese_catalogue_is_complete(tmp_path):
     require_tool("xgettext")
     copy = tmp_path / "jingwang"
-    shutil.copytree(ROOT / "jingwang", copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "tests"))
+    shutil.copytree(
+        ROOT / "jingwang", copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "tests")
+    )
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        call_command("makemessages", locale=["zh_Hans"], no_location=True, verbosity=0,
-                     ignore_patterns=["jingwang/static/*"])
+        call_command(
+            "makemessages",
+            locale=["zh_Hans"],
+            no_location=True,
+            verbosity=0,
+            ignore_patterns=["jingwang/static/*"],
+        )
     finally:
         os.chdir(cwd)
     extracted = polib.pofile(str(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
@@ -50,8 +57,11 @@ def test_translations_keep_their_placeholders(placeholder):
 
     pattern = r"%\(\w+\)[sd]" if placeholder == "%(" else r"\{\{ ?\w+ ?\}\}"
     for entry in polib.pofile(str(CATALOGUE)):
-        for source, target in [(entry.msgid, entry.msgstr), *[
-            (entry.msgid_plural, text) for text in entry.msgstr_plural.values()
-        ]]:
+        for source, target in [
+            (entry.msgid, entry.msgstr),
+            *[(entry.msgid_plural, text) for text in entry.msgstr_plural.values()],
+        ]:
             if target:
-                assert sorted(re.findall(pattern, source)) == sorted(re.findall(pattern, target)), entry.msgid
+                assert sorted(re.findall(pattern, source)) == sorted(re.findall(pattern, target)), (
+                    entry.msgid
+                )

@@ -11,7 +11,16 @@ from tests.cast import ROLES
 
 # Who may open what. Scoped rows (another station's grid, a grid outside a grid worker's own)
 # are checked separately below.
-FIELD_ROLES = {"bureau_admin", "chief", "officer", "auxiliary", "grid_worker", "mediator", "volunteer", "other_officer"}
+FIELD_ROLES = {
+    "bureau_admin",
+    "chief",
+    "officer",
+    "auxiliary",
+    "grid_worker",
+    "mediator",
+    "volunteer",
+    "other_officer",
+}
 PEOPLE_ROLES = FIELD_ROLES - {"volunteer"}
 MANAGERS = {"bureau_admin", "chief"}
 

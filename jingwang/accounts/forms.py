@@ -24,11 +24,15 @@ class UserForm(forms.Form):
     username = forms.RegexField(
         label=_("Username"),
         regex=r"^[A-Za-z0-9_.-]{3,150}$",
-        error_messages={"invalid": _("Use 3 or more letters, digits, dots, dashes or underscores.")},
+        error_messages={
+            "invalid": _("Use 3 or more letters, digits, dots, dashes or underscores.")
+        },
     )
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    bureau = forms.ModelChoiceField(label=_("Bureau"), queryset=Bureau.objects.all(), required=False)
+    bureau = forms.ModelChoiceField(
+        label=_("Bureau"), queryset=Bureau.objects.all(), required=False
+    )
     station = forms.ModelChoiceField(
         label=_("Station"), queryset=Station.objects.all(), required=False
     )
@@ -45,7 +49,12 @@ class UserForm(forms.Form):
         role = data.get("role")
         if role in BUREAU_ROLES and not data.get("bureau"):
             self.add_error("bureau", _("A bureau admin needs a bureau."))
-        elif role and role not in BUREAU_ROLES and role not in THREE_ADMINS and not data.get("station"):
+        elif (
+            role
+            and role not in BUREAU_ROLES
+            and role not in THREE_ADMINS
+            and not data.get("station")
+        ):
             self.add_error("station", _("This role needs a station."))
         if data.get("password") and data.get("username"):
             probe = User(username=data["username"])

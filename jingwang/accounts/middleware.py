@@ -9,7 +9,15 @@ from django.utils import translation
 
 from jingwang.audit.context import client_ip, ip_of
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/accounts/language/", "/static/", "/healthz", "/api/", "/i18n/", "/favicon")
+PUBLIC_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/language/",
+    "/static/",
+    "/healthz",
+    "/api/",
+    "/i18n/",
+    "/favicon",
+)
 
 
 class LanguageMiddleware:

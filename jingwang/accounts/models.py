@@ -14,10 +14,18 @@ from jingwang.accounts.roles import Role
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     bureau = models.ForeignKey(
-        "territory.Bureau", verbose_name=_("bureau"), null=True, blank=True, on_delete=models.PROTECT
+        "territory.Bureau",
+        verbose_name=_("bureau"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
     )
     station = models.ForeignKey(
-        "territory.Station", verbose_name=_("station"), null=True, blank=True, on_delete=models.PROTECT
+        "territory.Station",
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
 
@@ -43,6 +51,9 @@ class ApiToken(models.Model):
 
     class Meta:
         verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.name} (jw_{self.prefix}…)"
 
     @staticmethod
     def digest_of(key: str) -> str:

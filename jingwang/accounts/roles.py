@@ -39,10 +39,22 @@ class Perm(models.TextChoices):
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.BUREAU_ADMIN: frozenset(
-        {Perm.TERRITORY_VIEW, Perm.TERRITORY_IMPORT, Perm.PEOPLE_VIEW, Perm.PEOPLE_MANAGE, Perm.PII_UNMASK}
+        {
+            Perm.TERRITORY_VIEW,
+            Perm.TERRITORY_IMPORT,
+            Perm.PEOPLE_VIEW,
+            Perm.PEOPLE_MANAGE,
+            Perm.PII_UNMASK,
+        }
     ),
     Role.STATION_CHIEF: frozenset(
-        {Perm.TERRITORY_VIEW, Perm.TERRITORY_IMPORT, Perm.PEOPLE_VIEW, Perm.PEOPLE_MANAGE, Perm.PII_UNMASK}
+        {
+            Perm.TERRITORY_VIEW,
+            Perm.TERRITORY_IMPORT,
+            Perm.PEOPLE_VIEW,
+            Perm.PEOPLE_MANAGE,
+            Perm.PII_UNMASK,
+        }
     ),
     Role.OFFICER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW, Perm.PII_UNMASK}),
     Role.AUXILIARY: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),

@@ -43,9 +43,9 @@ def grid_ids(user: Any) -> set[int] | None:
     seen: set[int] = set()
     while frontier:
         seen |= frontier
-        frontier = set(
-            Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)
-        ) - seen
+        frontier = (
+            set(Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - seen
+        )
     user._jingwang_grid_ids = seen
     return seen
 

@@ -39,7 +39,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             response = HttpResponseRedirect(_safe_next(request, request.GET.get("next")))
             if user.language and not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME):
                 response.set_cookie(
-                    settings.LANGUAGE_COOKIE_NAME, user.language, max_age=settings.LANGUAGE_COOKIE_AGE
+                    settings.LANGUAGE_COOKIE_NAME,
+                    user.language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
                 )
             return response
         actions.record_failed_login(
@@ -48,7 +50,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", {"form": form})
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     form = AuthenticationForm(request)
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     error = _(
@@ -149,7 +153,9 @@ def users(request: HttpRequest) -> HttpResponse:
             station=data["station"],
             first_name=data["full_name"][:150],
         )
-        messages.success(request, _("The account %(name)s was created.") % {"name": data["username"]})
+        messages.success(
+            request, _("The account %(name)s was created.") % {"name": data["username"]}
+        )
         return redirect("accounts:users")
     accounts = User.objects.select_related("station", "bureau").order_by("username")
     return render(request, "accounts/users.html", {"form": form, "accounts": accounts})

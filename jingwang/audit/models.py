@@ -8,8 +8,8 @@ Database triggers (see the migration) refuse UPDATE and DELETE on the table.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC
 import json
+from datetime import UTC
 
 from django.db import models
 from django.utils import timezone
@@ -43,6 +43,17 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         ordering = ["-seq"]
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_name}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise RuntimeError("audit events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("audit events are append-only")
+
     def canonical(self) -> bytes:
         fields = [
             str(self.seq),
@@ -64,14 +75,6 @@ class AuditEvent(models.Model):
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise RuntimeError("audit events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise RuntimeError("audit events are append-only")
-
     @property
     def detail_data(self) -> dict[str, object]:
         return json.loads(self.detail) if self.detail else {}
@@ -82,3 +85,6 @@ class ChainHead(models.Model):
 
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS)
+
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.seq}"

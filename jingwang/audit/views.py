@@ -25,7 +25,10 @@ def events(request: HttpRequest) -> HttpResponse:
     """The audit log, for the auditor only, with filters."""
     require(request.user, Perm.AUDIT_VIEW)
     rows = AuditEvent.objects.all()
-    filters = {key: request.GET.get(key, "").strip() for key in ("who", "action", "outcome", "start", "end")}
+    filters = {
+        key: request.GET.get(key, "").strip()
+        for key in ("who", "action", "outcome", "start", "end")
+    }
     if filters["who"]:
         rows = rows.filter(actor_name__icontains=filters["who"])
     if filters["action"]:
@@ -42,7 +45,9 @@ def events(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "filters": filters,
-        "actions": AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct(),
+        "actions": AuditEvent.objects.order_by("action")
+        .values_list("action", flat=True)
+        .distinct(),
         "outcomes": AuditEvent.Outcome.choices,
     }
     if request.GET.get("verify"):

@@ -28,7 +28,9 @@ def create_person(
     phone: str = "",
     is_active: bool = True,
 ) -> Person:
-    person = Person(station=station, name=name, kind=kind, badge_number=badge_number, is_active=is_active)
+    person = Person(
+        station=station, name=name, kind=kind, badge_number=badge_number, is_active=is_active
+    )
     person.set_id_number(id_number)
     person.set_phone(phone)
     with transaction.atomic():
@@ -57,7 +59,9 @@ def update_person(actor: Any, person: Person, *, version: int | None, **fields: 
         if changed:
             current.version += 1
             current.save(update_fields=[*changed, "version"])
-            shown = sorted({name.replace("_encrypted", "").replace("_hash", "") for name in changed})
+            shown = sorted(
+                {name.replace("_encrypted", "").replace("_hash", "") for name in changed}
+            )
             record(actor, "update_person", current, detail={"fields": shown})
     return current
 
@@ -99,7 +103,9 @@ def add_committee_post(
     actor: Any, person: Person, community: Community, title: str, since: date
 ) -> CommitteePost:
     with transaction.atomic():
-        post = CommitteePost.objects.create(person=person, community=community, title=title, since=since)
+        post = CommitteePost.objects.create(
+            person=person, community=community, title=title, since=since
+        )
         record(
             actor,
             "add_committee_post",

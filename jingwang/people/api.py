@@ -82,7 +82,9 @@ def _masked(person: Person) -> dict[str, object]:
 
 
 @router.get("/", response=list[PersonOut])
-def people(request: HttpRequest, station: str | None = None, kind: Person.Kind | None = None) -> list[dict[str, object]]:
+def people(
+    request: HttpRequest, station: str | None = None, kind: Person.Kind | None = None
+) -> list[dict[str, object]]:
     require(request.user, Perm.PEOPLE_VIEW)
     rows = people_visible_to(request.user)
     if station:
@@ -109,9 +111,12 @@ def unmask(request: HttpRequest, person_id: int) -> dict[str, object]:
 def create(request: HttpRequest, payload: PersonIn) -> Status:
     require(request.user, Perm.PEOPLE_MANAGE)
     station = access_station(request.user, payload.station, perm=Perm.PEOPLE_MANAGE)
-    if payload.id_number and Person.objects.filter(
-        station=station, id_number_hash=pii.lookup_hash(payload.id_number)
-    ).exists():
+    if (
+        payload.id_number
+        and Person.objects.filter(
+            station=station, id_number_hash=pii.lookup_hash(payload.id_number)
+        ).exists()
+    ):
         raise HttpError(409, _("A person with this ID number already exists in this station."))
     created = actions.create_person(
         request.user,

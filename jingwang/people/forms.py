@@ -31,7 +31,9 @@ class PersonForm(forms.Form):
     ID_ERRORS = {
         "format": _("An ID number has 17 digits followed by a digit or X."),
         "birth_date": _("The birth date inside this ID number does not exist."),
-        "check_digit": _("The check digit of this ID number is wrong (GB 11643): check for a typo."),
+        "check_digit": _(
+            "The check digit of this ID number is wrong (GB 11643): check for a typo."
+        ),
     }
 
     def clean_id_number(self) -> str:
@@ -57,7 +59,9 @@ class AssignmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.person = person
         self.fields["grid"].queryset = grids  # type: ignore[attr-defined]
-        self.fields["grid"].label_from_instance = lambda g: f"{g.code} {g.name} ({g.get_level_display()})"  # type: ignore[attr-defined]
+        self.fields["grid"].label_from_instance = lambda g: (
+            f"{g.code} {g.name} ({g.get_level_display()})"
+        )  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -72,16 +76,22 @@ class AssignmentForm(forms.Form):
                 },
             )
         grid = data.get("grid")
-        if grid and role and GridAssignment.objects.filter(
-            person=self.person, grid=grid, role=role, ended_at__isnull=True
-        ).exists():
+        if (
+            grid
+            and role
+            and GridAssignment.objects.filter(
+                person=self.person, grid=grid, role=role, ended_at__isnull=True
+            ).exists()
+        ):
             self.add_error("grid", _("This person already holds this role in this grid."))
         return data
 
 
 class CommitteePostForm(forms.Form):
     community = forms.ModelChoiceField(label=_("Village or community"), queryset=None)  # type: ignore[arg-type]
-    title = forms.CharField(label=_("Post"), max_length=50, help_text=_("For example: deputy secretary"))
+    title = forms.CharField(
+        label=_("Post"), max_length=50, help_text=_("For example: deputy secretary")
+    )
     since = forms.DateField(label=_("Since"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, communities: Any, person: Person, **kwargs: Any) -> None:
@@ -93,8 +103,11 @@ class CommitteePostForm(forms.Form):
         data = super().clean() or {}
         if self.person.kind != Person.Kind.OFFICER:
             raise forms.ValidationError(_("Only police officers hold committee posts."))
-        if data.get("community") and CommitteePost.objects.filter(
-            person=self.person, community=data["community"], ended_at__isnull=True
-        ).exists():
+        if (
+            data.get("community")
+            and CommitteePost.objects.filter(
+                person=self.person, community=data["community"], ended_at__isnull=True
+            ).exists()
+        ):
             self.add_error("community", _("This officer already holds a post in this community."))
         return data

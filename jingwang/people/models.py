@@ -23,7 +23,9 @@ class Person(models.Model):
         LAW_ENFORCEMENT = "law_enforcement", _("Law enforcement staff")
         VOLUNTEER = "volunteer", _("Volunteer")
 
-    station = models.ForeignKey("territory.Station", on_delete=models.PROTECT, related_name="people")
+    station = models.ForeignKey(
+        "territory.Station", on_delete=models.PROTECT, related_name="people"
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -110,6 +112,9 @@ class GridAssignment(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.person} · {self.role} · {self.grid_id}"
+
 
 class CommitteePost(models.Model):
     """A community officer holding a post on a village/community committee (村社班子任职)."""
@@ -125,3 +130,6 @@ class CommitteePost(models.Model):
     class Meta:
         verbose_name = _("committee post")
         ordering = ["community__code", "title"]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.title}"

@@ -85,8 +85,13 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
     else:
         station = person.station
     initial = (
-        {"name": person.name, "kind": person.kind, "badge_number": person.badge_number,
-         "is_active": person.is_active, "version": person.version}
+        {
+            "name": person.name,
+            "kind": person.kind,
+            "badge_number": person.badge_number,
+            "is_active": person.is_active,
+            "version": person.version,
+        }
         if person
         else {"is_active": True}
     )
@@ -95,9 +100,14 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
         data = form.cleaned_data
         if person is None:
             person = actions.create_person(
-                request.user, station,
-                name=data["name"], kind=data["kind"], badge_number=data["badge_number"],
-                id_number=data["id_number"], phone=data["phone"], is_active=data["is_active"],
+                request.user,
+                station,
+                name=data["name"],
+                kind=data["kind"],
+                badge_number=data["badge_number"],
+                id_number=data["id_number"],
+                phone=data["phone"],
+                is_active=data["is_active"],
             )
             messages.success(request, _("%(name)s was added.") % {"name": person.name})
             return redirect("people:person", person_id=person.id)
@@ -106,13 +116,17 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
         except actions.StaleEdit:
             form.add_error(
                 None,
-                _("Someone else changed this person while you were editing. "
-                  "Reload the page to see their changes, then edit again."),
+                _(
+                    "Someone else changed this person while you were editing. "
+                    "Reload the page to see their changes, then edit again."
+                ),
             )
         else:
             messages.success(request, _("The changes were saved."))
             return redirect("people:person", person_id=person.id)
-    return render(request, "people/person_form.html", {"form": form, "person": person, "station": station})
+    return render(
+        request, "people/person_form.html", {"form": form, "person": person, "station": station}
+    )
 
 
 @require_POST
@@ -136,9 +150,11 @@ def add_assignment(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_POST
 def end_assignment(request: HttpRequest, person_id: int, assignment_id: int) -> HttpResponse:
     person = access_person(request.user, person_id, write=True)
-    assignment = GridAssignment.objects.filter(
-        person=person, id=assignment_id, ended_at__isnull=True
-    ).select_related("grid").first()
+    assignment = (
+        GridAssignment.objects.filter(person=person, id=assignment_id, ended_at__isnull=True)
+        .select_related("grid")
+        .first()
+    )
     if assignment is not None:
         actions.end_assignment(request.user, assignment)
         messages.success(request, _("The assignment was ended."))
@@ -155,7 +171,9 @@ def add_post(request: HttpRequest, person_id: int) -> HttpResponse:
     )
     if form.is_valid():
         data = form.cleaned_data
-        actions.add_committee_post(request.user, person, data["community"], data["title"], data["since"])
+        actions.add_committee_post(
+            request.user, person, data["community"], data["title"], data["since"]
+        )
         messages.success(request, _("The committee post was recorded."))
     else:
         for errors in form.errors.values():
@@ -184,7 +202,9 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         feature["properties"]["missing"] = [str(GridAssignment.Role(r).label) for r in gap.missing]
         features.append(feature)
     blocks = (
-        grids_visible_to(request.user).filter(station=station, level="block").count() if station else 0
+        grids_visible_to(request.user).filter(station=station, level="block").count()
+        if station
+        else 0
     )
     context = {
         "station": station,

@@ -12,7 +12,13 @@ from jingwang.lib.geo import gcj02_to_wgs84
 from jingwang.people.queries import coverage_gaps
 from jingwang.territory import index
 from jingwang.territory.models import Grid
-from jingwang.territory.queries import access_grid, access_station, ancestors, grids_visible_to, stations_visible_to
+from jingwang.territory.queries import (
+    access_grid,
+    access_station,
+    ancestors,
+    grids_visible_to,
+    stations_visible_to,
+)
 
 router = Router(tags=["territory"])
 
@@ -102,7 +108,9 @@ def locate(request: HttpRequest, query: Query[LocateQuery]) -> dict[str, object]
     A point on a boundary shared by several grids goes to the grid with the smallest code.
     """
     require(request.user, Perm.TERRITORY_VIEW)
-    lon, lat = (query.lon, query.lat) if query.crs == "wgs84" else gcj02_to_wgs84(query.lon, query.lat)
+    lon, lat = (
+        (query.lon, query.lat) if query.crs == "wgs84" else gcj02_to_wgs84(query.lon, query.lat)
+    )
     found = index.locate(station_ids(request.user), lon, lat)
     if found is not None and not grids_visible_to(request.user).filter(id=found.id).exists():
         found = None
@@ -129,7 +137,6 @@ def locate(request: HttpRequest, query: Query[LocateQuery]) -> dict[str, object]
 def coverage(request: HttpRequest, station: str) -> list[dict[str, object]]:
     require(request.user, Perm.TERRITORY_VIEW)
     found = access_station(request.user, station)
-    return [{"grid": gap.grid, "missing": gap.missing} for gap in coverage_gaps(request.user, found)]
-
-
-
+    return [
+        {"grid": gap.grid, "missing": gap.missing} for gap in coverage_gaps(request.user, found)
+    ]

@@ -8,9 +8,9 @@ cheap query on the version row), so several app processes stay correct.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 from django.db.models import Count, Max
-from dataclasses import dataclass
 
 from jingwang.lib.locate import GridIndex
 from jingwang.territory.models import Grid, GridVersion
@@ -26,7 +26,11 @@ class StationIndex:
 
 
 def _build(version: GridVersion) -> StationIndex:
-    grids = list(Grid.objects.filter(version=version).order_by("code").only("id", "code", "geometry_wkt", "level"))
+    grids = list(
+        Grid.objects.filter(version=version)
+        .order_by("code")
+        .only("id", "code", "geometry_wkt", "level")
+    )
     # Locate among the finest grids: a grid with children is covered by them.
     parents = {grid.parent_id for grid in Grid.objects.filter(version=version).only("parent_id")}
     leaves = [grid for grid in grids if grid.id not in parents]

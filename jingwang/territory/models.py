@@ -181,9 +181,7 @@ class Grid(Shaped):
     class Meta:
         verbose_name = _("grid")
         ordering = ["station", "code"]
-        constraints = [
-            models.UniqueConstraint(fields=["version", "code"], name="grid_code_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["version", "code"], name="grid_code_unique")]
         indexes = [models.Index(fields=["station", "level"])]
 
     def __str__(self) -> str:

@@ -47,7 +47,9 @@ def base_units_visible_to(user: Any) -> QuerySet[BaseUnit]:
     return BaseUnit.objects.filter(station_id__in=station_ids(user))
 
 
-def access_station(user: Any, station_id_or_code: int | str, *, perm: str = Perm.TERRITORY_VIEW) -> Station:
+def access_station(
+    user: Any, station_id_or_code: int | str, *, perm: str = Perm.TERRITORY_VIEW
+) -> Station:
     """One station within scope; 404 alike for missing and not yours."""
     if not has_perm(user, perm):
         raise Http404()

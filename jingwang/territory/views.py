@@ -68,9 +68,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "grids": {"type": "FeatureCollection", "features": [grid_feature(g) for g in grids]},
         "communities": {
             "type": "FeatureCollection",
-            "features": [
-                _feature(c, code=c.code, name=c.name, kind=c.kind) for c in communities
-            ],
+            "features": [_feature(c, code=c.code, name=c.name, kind=c.kind) for c in communities],
         },
         "tiles": settings.MAP_TILE_URL,
         "gaps": [],

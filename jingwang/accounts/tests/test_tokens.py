@@ -29,7 +29,10 @@ def test_a_revoked_or_wrong_token_is_refused(world):
     client.post("/accounts/tokens/", {"revoke": str(token.id)})
     api = Client()
     assert api.get("/api/v1/territory/grids", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
-    assert api.get("/api/v1/territory/grids", HTTP_AUTHORIZATION="Bearer jw_nonsense").status_code == 401
+    assert (
+        api.get("/api/v1/territory/grids", HTTP_AUTHORIZATION="Bearer jw_nonsense").status_code
+        == 401
+    )
 
 
 def test_an_empty_token_name_is_refused_with_a_message(world):

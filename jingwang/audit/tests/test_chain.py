@@ -68,7 +68,9 @@ def test_the_orm_refuses_to_change_events(world):
         event.delete()
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_auditevent SET actor_name = 'x'", "DELETE FROM audit_auditevent"])
+@pytest.mark.parametrize(
+    "sql", ["UPDATE audit_auditevent SET actor_name = 'x'", "DELETE FROM audit_auditevent"]
+)
 def test_the_database_refuses_to_change_events(world, sql):
     triggers.install(connection)  # as the migration does (a browser test may have removed it)
     make_events(world, 1)

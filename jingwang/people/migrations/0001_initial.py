@@ -7,73 +7,175 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('territory', '0001_initial'),
+        ("territory", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('officer', 'Police officer'), ('auxiliary', 'Auxiliary officer'), ('grid_worker', 'Grid worker'), ('mediator', 'Full-time mediator'), ('deputy', "People's Congress deputy"), ('cppcc_member', 'CPPCC member'), ('conduct_supervisor', 'Police conduct supervisor'), ('judicial_office', 'Judicial office staff'), ('law_enforcement', 'Law enforcement staff'), ('volunteer', 'Volunteer')], max_length=32, verbose_name='kind')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('badge_number', models.CharField(blank=True, max_length=20, verbose_name='badge number')),
-                ('id_number_encrypted', models.TextField(blank=True)),
-                ('id_number_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('phone_encrypted', models.TextField(blank=True)),
-                ('phone_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='people', to='territory.station')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='person', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("officer", "Police officer"),
+                            ("auxiliary", "Auxiliary officer"),
+                            ("grid_worker", "Grid worker"),
+                            ("mediator", "Full-time mediator"),
+                            ("deputy", "People's Congress deputy"),
+                            ("cppcc_member", "CPPCC member"),
+                            ("conduct_supervisor", "Police conduct supervisor"),
+                            ("judicial_office", "Judicial office staff"),
+                            ("law_enforcement", "Law enforcement staff"),
+                            ("volunteer", "Volunteer"),
+                        ],
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                (
+                    "badge_number",
+                    models.CharField(blank=True, max_length=20, verbose_name="badge number"),
+                ),
+                ("id_number_encrypted", models.TextField(blank=True)),
+                ("id_number_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("phone_encrypted", models.TextField(blank=True)),
+                ("phone_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "station",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="people",
+                        to="territory.station",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="person",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'person',
-                'ordering': ['station', 'name', 'id'],
+                "verbose_name": "person",
+                "ordering": ["station", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='GridAssignment',
+            name="GridAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('community_officer', 'Community officer'), ('auxiliary', 'Auxiliary officer'), ('grid_worker', 'Grid worker'), ('mediator', 'Mediator'), ('volunteer', 'Volunteer')], max_length=32, verbose_name='role')),
-                ('since', models.DateField(default=django.utils.timezone.localdate, verbose_name='since')),
-                ('ended_at', models.DateField(blank=True, null=True, verbose_name='ended')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='territory.grid')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("community_officer", "Community officer"),
+                            ("auxiliary", "Auxiliary officer"),
+                            ("grid_worker", "Grid worker"),
+                            ("mediator", "Mediator"),
+                            ("volunteer", "Volunteer"),
+                        ],
+                        max_length=32,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "since",
+                    models.DateField(default=django.utils.timezone.localdate, verbose_name="since"),
+                ),
+                ("ended_at", models.DateField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="territory.grid",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'grid assignment',
-                'ordering': ['grid__code', 'role', 'person__name'],
+                "verbose_name": "grid assignment",
+                "ordering": ["grid__code", "role", "person__name"],
             },
         ),
         migrations.CreateModel(
-            name='CommitteePost',
+            name="CommitteePost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=50, verbose_name='post')),
-                ('since', models.DateField(default=django.utils.timezone.localdate, verbose_name='since')),
-                ('ended_at', models.DateField(blank=True, null=True, verbose_name='ended')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='committee_posts', to='territory.community')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='committee_posts', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=50, verbose_name="post")),
+                (
+                    "since",
+                    models.DateField(default=django.utils.timezone.localdate, verbose_name="since"),
+                ),
+                ("ended_at", models.DateField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="committee_posts",
+                        to="territory.community",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="committee_posts",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'committee post',
-                'ordering': ['community__code', 'title'],
+                "verbose_name": "committee post",
+                "ordering": ["community__code", "title"],
             },
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['station', 'kind'], name='people_pers_station_ed37f8_idx'),
+            model_name="person",
+            index=models.Index(fields=["station", "kind"], name="people_pers_station_ed37f8_idx"),
         ),
         migrations.AddConstraint(
-            model_name='gridassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('person', 'grid', 'role'), name='one_open_assignment'),
+            model_name="gridassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_at__isnull", True)),
+                fields=("person", "grid", "role"),
+                name="one_open_assignment",
+            ),
         ),
     ]

@@ -15,8 +15,14 @@ def test_id_number_fixture_is_valid():
 
 
 def add(client, **fields):
-    data = {"name": "陈民警", "kind": "officer", "badge_number": "051234", "id_number": GOOD_ID,
-            "phone": "139 1234 5678", "is_active": "on"}
+    data = {
+        "name": "陈民警",
+        "kind": "officer",
+        "badge_number": "051234",
+        "id_number": GOOD_ID,
+        "phone": "139 1234 5678",
+        "is_active": "on",
+    }
     data.update(fields)
     return client.post("/people/new/?station=TC", data)
 
@@ -67,14 +73,25 @@ def test_unmasking_is_for_allowed_roles_and_audited(world):
     assert AuditEvent.objects.filter(action="unmask_person").count() == 1
     api = world.client("officer").post(f"/api/v1/people/{officer.id}/unmask")
     assert api.json()["phone"] == "13812345678"
-    assert world.client("auxiliary").get(f"/api/v1/people/{officer.id}").json()["phone"] == "138****5678"
+    assert (
+        world.client("auxiliary").get(f"/api/v1/people/{officer.id}").json()["phone"]
+        == "138****5678"
+    )
 
 
 def test_a_stale_edit_is_refused_and_nothing_is_lost(world):
     officer = world.people["officer"]
     first, second = world.client("chief"), world.client("bureau_admin")
-    form = {"name": "王警官", "kind": "officer", "badge_number": "1", "is_active": "on", "version": "1"}
-    assert first.post(f"/people/{officer.id}/edit/", {**form, "badge_number": "A1"}).status_code == 302
+    form = {
+        "name": "王警官",
+        "kind": "officer",
+        "badge_number": "1",
+        "is_active": "on",
+        "version": "1",
+    }
+    assert (
+        first.post(f"/people/{officer.id}/edit/", {**form, "badge_number": "A1"}).status_code == 302
+    )
     response = second.post(f"/people/{officer.id}/edit/", {**form, "badge_number": "B2"})
     assert response.status_code == 200 and "error" in response.content.decode()
     officer.refresh_from_db()
@@ -84,14 +101,30 @@ def test_a_stale_edit_is_refused_and_nothing_is_lost(world):
 def test_assignment_checks_kind_and_duplicates(world):
     client = world.client("chief")
     worker = world.people["grid_worker"]
-    client.post(f"/people/{worker.id}/assignments/", {"grid": world.block_b.id, "role": "community_officer"})
+    client.post(
+        f"/people/{worker.id}/assignments/", {"grid": world.block_b.id, "role": "community_officer"}
+    )
     assert not GridAssignment.objects.filter(person=worker, grid=world.block_b).exists()
-    client.post(f"/people/{worker.id}/assignments/", {"grid": world.block_b.id, "role": "grid_worker"})
-    assert GridAssignment.objects.filter(person=worker, grid=world.block_b, role="grid_worker").count() == 1
-    client.post(f"/people/{worker.id}/assignments/", {"grid": world.block_b.id, "role": "grid_worker"})
-    assert GridAssignment.objects.filter(person=worker, grid=world.block_b, ended_at__isnull=True).count() == 1
+    client.post(
+        f"/people/{worker.id}/assignments/", {"grid": world.block_b.id, "role": "grid_worker"}
+    )
+    assert (
+        GridAssignment.objects.filter(person=worker, grid=world.block_b, role="grid_worker").count()
+        == 1
+    )
+    client.post(
+        f"/people/{worker.id}/assignments/", {"grid": world.block_b.id, "role": "grid_worker"}
+    )
+    assert (
+        GridAssignment.objects.filter(
+            person=worker, grid=world.block_b, ended_at__isnull=True
+        ).count()
+        == 1
+    )
     # Another station's grid cannot be chosen.
-    client.post(f"/people/{worker.id}/assignments/", {"grid": world.other_block.id, "role": "grid_worker"})
+    client.post(
+        f"/people/{worker.id}/assignments/", {"grid": world.other_block.id, "role": "grid_worker"}
+    )
     assert not GridAssignment.objects.filter(person=worker, grid=world.other_block).exists()
 
 
@@ -110,7 +143,9 @@ def test_ending_an_assignment_opens_a_coverage_gap(world):
 
 def test_coverage_says_so_when_every_block_is_covered(world):
     client = world.client("chief")
-    GridAssignment.objects.create(person=world.people["grid_worker"], grid=world.block_b, role="grid_worker")
+    GridAssignment.objects.create(
+        person=world.people["grid_worker"], grid=world.block_b, role="grid_worker"
+    )
     client.post("/accounts/language/", {"language": "en"})
     page = client.get("/people/coverage/?station=TC").content.decode()
     assert "Every one of the 2 blocks" in page and 'id="gaps"' not in page
@@ -124,20 +159,31 @@ def test_committee_posts_for_officers_only(world):
     data = {"community": world.community.id, "title": "副书记", "since": "2026-03-01"}
     client.post(f"/people/{officer.id}/posts/", data)
     client.post(f"/people/{worker.id}/posts/", data)
-    assert list(CommitteePost.objects.values_list("person__name", "title")) == [("王警官", "副书记")]
+    assert list(CommitteePost.objects.values_list("person__name", "title")) == [
+        ("王警官", "副书记")
+    ]
     assert "副书记" in client.get(f"/people/{officer.id}/").content.decode()
 
 
 def test_api_creates_a_person_and_reports_fields(world):
     client = world.client("chief")
-    bad = client.post("/api/v1/people/", {"station": "TC", "name": "", "kind": "officer",
-                                          "id_number": "123"}, content_type="application/json")
+    bad = client.post(
+        "/api/v1/people/",
+        {"station": "TC", "name": "", "kind": "officer", "id_number": "123"},
+        content_type="application/json",
+    )
     assert bad.status_code == 422
     assert {error["field"] for error in bad.json()["errors"]} == {"name", "id_number"}
-    good = client.post("/api/v1/people/", {"station": "TC", "name": "孙辅警", "kind": "auxiliary",
-                                           "phone": "13700001111"}, content_type="application/json")
+    good = client.post(
+        "/api/v1/people/",
+        {"station": "TC", "name": "孙辅警", "kind": "auxiliary", "phone": "13700001111"},
+        content_type="application/json",
+    )
     assert good.status_code == 201 and good.json()["phone"] == "137****1111"
-    other = client.post("/api/v1/people/", {"station": "XX", "name": "x", "kind": "auxiliary"},
-                        content_type="application/json")
+    other = client.post(
+        "/api/v1/people/",
+        {"station": "XX", "name": "x", "kind": "auxiliary"},
+        content_type="application/json",
+    )
     assert other.status_code == 404
     assert not Person.objects.filter(station=world.other_station, name="x").exists()

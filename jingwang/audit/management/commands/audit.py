@@ -8,7 +8,9 @@ from jingwang.audit.actions import verify
 
 
 class Command(BaseCommand):
-    help = "Audit log tools. `audit verify` checks the hash chain and reports the first broken link."
+    help = (
+        "Audit log tools. `audit verify` checks the hash chain and reports the first broken link."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("verb", choices=["verify"])
