@@ -56,8 +56,8 @@ class UserForm(forms.Form):
             and not data.get("station")
         ):
             self.add_error("station", _("This role needs a station."))
-        if data.get("password") and data.get("username"):
-            probe = User(username=data["username"])
+        if data.get("password"):
+            probe = User(username=self.data.get("username", ""))
             try:
                 password_validation.validate_password(data["password"], probe)
             except forms.ValidationError as error:

@@ -143,7 +143,6 @@ def users(request: HttpRequest) -> HttpResponse:
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        first, _sep, rest = data["full_name"].partition(" ")
         actions.create_user(
             request.user,
             username=data["username"],
