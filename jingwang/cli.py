@@ -28,9 +28,9 @@ def serve(argv: list[str]) -> None:
     from django.core.management import call_command
     from waitress import serve as waitress_serve
 
-    from jingwang.wsgi import application
-
     call_command("collectstatic", interactive=False, verbosity=0)
+    from jingwang.wsgi import application  # after collectstatic: whitenoise indexes the files now
+
     print(f"jingwang is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     waitress_serve(
         application, host=args.host, port=args.port, threads=args.threads, ident="jingwang"
