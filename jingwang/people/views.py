@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shapely
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -213,6 +214,15 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         "blocks": blocks,
         "map_data": {
             "grids": {"type": "FeatureCollection", "features": features},
+            "context": {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "geometry": shapely.geometry.mapping(g.geometry), "properties": {}}
+                    for g in grids_visible_to(request.user).filter(station=station, level="block")
+                ]
+                if station
+                else [],
+            },
             "tiles": settings.MAP_TILE_URL,
         },
     }

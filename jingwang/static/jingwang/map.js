@@ -45,6 +45,7 @@
     bounds = bounds ? bounds.extend(layer.getBounds()) : layer.getBounds();
   }
 
+  add(data.context, { color: "#8a94a6", weight: 0.6, fillOpacity: 0.04 }, false);
   add(data.communities, { color: "#555", weight: 2, fill: false, dashArray: "4 4" }, false);
   add(data.grids, function (f) {
     var c = f.properties.missing ? "#d62728" : (palette[f.properties.level] || "#1f78b4");
