@@ -18,7 +18,7 @@ from django.test import Client
 
 from jingwang.accounts.models import User
 from jingwang.people.models import GridAssignment, Person
-from jingwang.territory.models import Bureau, Community, Grid, GridVersion, Station
+from jingwang.territory.models import BaseUnit, Bureau, Community, Grid, GridVersion, Station
 
 PASSWORD = "Grid-Test-2026"
 
@@ -194,3 +194,42 @@ def world(db: Any) -> World:
         users,
         people,
     )
+
+
+SIZE = 0.002  # degrees: a base unit is a square of about 200 m
+
+
+@pytest.fixture
+def units(world: World) -> list[BaseUnit]:
+    """Station TC's territory as 12 × 6 square base units in two communities (west, east).
+
+    Each holds 45–59 households, so a block (300–500) takes 6 to 10 of them.
+    """
+    west, east = (
+        world.community,
+        Community(station=world.station, code="C02", name="西街社区", kind="urban"),
+    )
+    east.set_geometry(shapely.box(105.012, 31.0, 105.024, 31.012))
+    east.save()
+    west.set_geometry(shapely.box(105.0, 31.0, 105.012, 31.012))
+    west.save()
+    rows = []
+    for i in range(12):
+        for j in range(6):
+            unit = BaseUnit(
+                station=world.station,
+                community=west if i < 6 else east,
+                code=f"U{i:02d}{j:02d}",
+                name=f"{i}-{j}号楼",
+                kind="urban",
+                households=45 + (i * 7 + j * 3) % 15,
+            )
+            unit.population = unit.households * 3
+            unit.set_geometry(
+                shapely.box(
+                    105.0 + i * SIZE, 31.0 + j * SIZE, 105.0 + (i + 1) * SIZE, 31.0 + (j + 1) * SIZE
+                )
+            )
+            rows.append(unit)
+    BaseUnit.objects.bulk_create(rows)
+    return rows

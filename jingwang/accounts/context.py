@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("Grids"), "territory:grids", Perm.TERRITORY_VIEW),
     (_("Coverage"), "people:coverage", Perm.TERRITORY_VIEW),
     (_("People"), "people:list", Perm.PEOPLE_VIEW),
+    (_("Division"), "territory:divisions", Perm.TERRITORY_DIVIDE),
     (_("Import"), "territory:import", Perm.TERRITORY_IMPORT),
     (_("Audit log"), "audit:list", Perm.AUDIT_VIEW),
     (_("Accounts"), "accounts:users", Perm.ACCOUNTS_MANAGE),

@@ -30,6 +30,7 @@ THREE_ADMINS = frozenset({Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN, Role.AUDITOR})
 class Perm(models.TextChoices):
     TERRITORY_VIEW = "territory.view", _("See the territory map, grids and coverage")
     TERRITORY_IMPORT = "territory.import", _("Import communities and base units")
+    TERRITORY_DIVIDE = "territory.divide", _("Run grid divisions and apply them as new grids")
     PEOPLE_VIEW = "people.view", _("See people and their assignments")
     PEOPLE_MANAGE = "people.manage", _("Add and edit people, assignments and committee posts")
     PII_UNMASK = "pii.unmask", _("See full ID and phone numbers")
@@ -42,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {
             Perm.TERRITORY_VIEW,
             Perm.TERRITORY_IMPORT,
+            Perm.TERRITORY_DIVIDE,
             Perm.PEOPLE_VIEW,
             Perm.PEOPLE_MANAGE,
             Perm.PII_UNMASK,
@@ -51,6 +53,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {
             Perm.TERRITORY_VIEW,
             Perm.TERRITORY_IMPORT,
+            Perm.TERRITORY_DIVIDE,
             Perm.PEOPLE_VIEW,
             Perm.PEOPLE_MANAGE,
             Perm.PII_UNMASK,

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from jingwang.audit.actions import record
-from jingwang.people.models import CommitteePost, GridAssignment, Person
-from jingwang.territory.models import Community, Grid, Station
+from jingwang.people.models import CommitteePost, GridAssignment, Person, Reassignment
+from jingwang.territory.models import Community, Grid, GridVersion, Station
 
 
 class StaleEdit(Exception):
@@ -121,3 +121,62 @@ def end_committee_post(actor: Any, post: CommitteePost) -> None:
         post.ended_at = timezone.localdate()
         post.save(update_fields=["ended_at"])
         record(actor, "end_committee_post", post, station_id=post.person.station_id)
+
+
+def carry_assignments(actor: Any, old: GridVersion, new: GridVersion) -> tuple[int, int]:
+    """Move open assignments of the old grids to the new version (see apply_grid_plan).
+
+    Each old grid is matched with the new grid of its level covering most of its ground. When
+    they overlap by at least KEEPS_GROUND (IoU), the person follows; otherwise the assignment is
+    ended and listed for review, with the best match suggested. Returns (carried, to review).
+    """
+    from jingwang.territory.actions import KEEPS_GROUND
+    from jingwang.territory.planning import Matcher
+
+    matchers = {
+        level: Matcher(list(Grid.objects.filter(version=new, level=level)))
+        for level in Grid.LEVEL_ORDER
+    }
+    today = timezone.localdate()
+    carried = review = 0
+    open_ones = GridAssignment.objects.filter(grid__version=old, ended_at__isnull=True).select_related("grid")
+    matches: dict[int, tuple[Grid | None, float]] = {}
+    for assignment in open_ones:
+        grid = assignment.grid
+        if grid.id not in matches:
+            matches[grid.id] = matchers[grid.level].best(grid.geometry)
+        target, score = matches[grid.id]
+        assignment.ended_at = today
+        assignment.save(update_fields=["ended_at"])
+        if target is not None and score >= KEEPS_GROUND:
+            GridAssignment.objects.create(person=assignment.person, grid=target, role=assignment.role)
+            carried += 1
+        else:
+            Reassignment.objects.create(
+                person=assignment.person,
+                role=assignment.role,
+                old_grid=grid,
+                suggested_grid=target,
+                overlap=round(score, 4),
+                version=new,
+            )
+            review += 1
+    return carried, review
+
+
+def resolve_reassignment(actor: Any, item: Reassignment, *, assign_to: Grid | None) -> None:
+    """Close a reassignment: assign the person to ``assign_to``, or decide none is needed."""
+    with transaction.atomic():
+        if assign_to is not None and not GridAssignment.objects.filter(
+            person=item.person, grid=assign_to, role=item.role, ended_at__isnull=True
+        ).exists():
+            GridAssignment.objects.create(person=item.person, grid=assign_to, role=item.role)
+        item.resolved_at = timezone.now()
+        item.save(update_fields=["resolved_at"])
+        record(
+            actor,
+            "resolve_reassignment",
+            item,
+            station_id=item.person.station_id,
+            detail={"assigned_to": assign_to.code if assign_to else None, "role": item.role},
+        )

@@ -133,3 +133,36 @@ class CommitteePost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} · {self.title}"
+
+
+class Reassignment(models.Model):
+    """An assignment that could not follow its grid into a new grid version: review it.
+
+    Created when a plan is applied and the person's grid did not keep its ground; resolved when
+    the chief assigns the person again (or decides nothing is needed).
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="reassignments")
+    role = models.CharField(_("role"), max_length=32, choices=GridAssignment.Role.choices)
+    old_grid = models.ForeignKey(
+        "territory.Grid", on_delete=models.PROTECT, related_name="reassignments_from"
+    )
+    suggested_grid = models.ForeignKey(
+        "territory.Grid",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reassignments_to",
+    )
+    overlap = models.FloatField(_("overlap"), default=0)
+    version = models.ForeignKey(
+        "territory.GridVersion", on_delete=models.PROTECT, related_name="reassignments"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reassignment to review")
+        ordering = ["old_grid__code", "role", "person__name"]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.role} · {self.old_grid_id}"

@@ -7,6 +7,11 @@ urlpatterns = [
     path("", views.people_list, name="list"),
     path("new/", views.person_form, name="new"),
     path("coverage/", views.coverage_view, name="coverage"),
+    path(
+        "reassignments/<int:item_id>/resolve/",
+        views.resolve_reassignment,
+        name="resolve_reassignment",
+    ),
     path("<int:person_id>/", views.person_view, name="person"),
     path("<int:person_id>/edit/", views.person_form, name="edit"),
     path("<int:person_id>/unmask/", views.unmask, name="unmask"),

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,7 +17,7 @@ from jingwang.accounts.roles import Perm, has_perm
 from jingwang.accounts.scope import require
 from jingwang.people import actions
 from jingwang.people.forms import AssignmentForm, CommitteePostForm, PersonForm
-from jingwang.people.models import GridAssignment, Person
+from jingwang.people.models import GridAssignment, Person, Reassignment
 from jingwang.people.queries import access_person, coverage_gaps, people_visible_to
 from jingwang.territory.queries import communities_visible_to, grids_visible_to
 from jingwang.territory.views import chosen_station, grid_feature
@@ -207,9 +208,21 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         if station
         else 0
     )
+    pending = (
+        Reassignment.objects.filter(
+            person__in=people_visible_to(request.user),
+            version__station=station,
+            version__is_current=True,
+            resolved_at__isnull=True,
+        ).select_related("person", "old_grid", "suggested_grid")
+        if station
+        else []
+    )
     context = {
         "station": station,
         "stations": stations,
+        "pending": pending,
+        "can_manage": has_perm(request.user, Perm.PEOPLE_MANAGE),
         "gaps": [(gap, [GridAssignment.Role(r).label for r in gap.missing]) for gap in gaps],
         "blocks": blocks,
         "map_data": {
@@ -227,3 +240,26 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         },
     }
     return render(request, "people/coverage.html", context)
+
+
+@require_POST
+def resolve_reassignment(request: HttpRequest, item_id: int) -> HttpResponse:
+    require(request.user, Perm.PEOPLE_MANAGE)
+    item = (
+        Reassignment.objects.filter(
+            id=item_id, person__in=people_visible_to(request.user), resolved_at__isnull=True
+        )
+        .select_related("person", "suggested_grid")
+        .first()
+    )
+    if item is None:
+        raise Http404()
+    assign = request.POST.get("assign") == "suggested" and item.suggested_grid is not None
+    actions.resolve_reassignment(request.user, item, assign_to=item.suggested_grid if assign else None)
+    if assign:
+        messages.success(
+            request,
+            _("%(name)s is now assigned to %(grid)s.")
+            % {"name": item.person.name, "grid": item.suggested_grid.code},
+        )
+    return redirect(f"{reverse('people:coverage')}?station={item.person.station.code}")

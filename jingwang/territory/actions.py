@@ -6,12 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connections, models, router, transaction
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from jingwang.audit.actions import record
 from jingwang.audit.models import AuditEvent
+from jingwang.lib import division
 from jingwang.lib import territory_files as files
-from jingwang.territory.models import BaseUnit, Community, Station
+from jingwang.territory import planning
+from jingwang.territory.models import BaseUnit, Community, DivisionProposal, GridVersion, Station
 
 # One message per problem code of jingwang.lib.territory_files (docs/data-formats.md lists them;
 # a test keeps the three in step). Parameters are filled in with %-formatting.
@@ -322,3 +325,164 @@ def _update_many(model: type[models.Model], objs: list[Any], fields: list[str]) 
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grid division: propose, edit by hand, apply as a new version, or discard.
+
+# A new grid "keeps the ground" of an old one when their shapes overlap this much (IoU):
+# the people assigned there carry over; below it they are listed for review.
+KEEPS_GROUND = 0.9
+
+
+class PlanError(Exception):
+    """A division that cannot go ahead; the message says why, in the user's language."""
+
+
+class StaleProposal(PlanError):
+    """The proposal changed since the page was opened."""
+
+
+def propose_division(
+    actor: Any, station: Station, policy: division.Policy | None = None, seed: int = 0
+) -> DivisionProposal:
+    """Run the division engine over the station's base units and keep the plan for review."""
+    rows, units = planning.station_units(station)
+    if not units:
+        raise PlanError(_("This station has no base units with shapes: import them first."))
+    plan = division.divide(units, policy or division.Policy(), seed=seed)
+    with transaction.atomic():
+        last = (
+            DivisionProposal.objects.select_for_update()
+            .filter(station=station)
+            .order_by("-number")
+            .first()
+        )
+        proposal = DivisionProposal.objects.create(
+            station=station,
+            number=(last.number + 1) if last else 1,
+            seed=seed,
+            policy=plan.policy.to_dict(),
+            plan=planning.plan_to_json(plan),
+            created_by=getattr(actor, "username", "") or "system",
+        )
+        record(
+            actor,
+            "propose_division",
+            proposal,
+            station_id=station.id,
+            detail={"seed": seed, "units": len(units), "measures": _summary(plan)},
+        )
+    return proposal
+
+
+def move_base_unit(
+    actor: Any, proposal: DivisionProposal, unit_code: str, target_block: str, revision: int
+) -> DivisionProposal:
+    """Move one base unit into another block of a proposal and re-measure it."""
+    with transaction.atomic():
+        current = DivisionProposal.objects.select_for_update().get(pk=proposal.pk)
+        _check_editable(current, revision)
+        rows, units = planning.station_units(current.station)
+        plan = planning.plan_from_json(current.plan, units)
+        try:
+            moved = division.move_unit(plan, units, unit_code, target_block)
+        except ValueError as error:
+            raise PlanError(_("This move is not possible: %(reason)s") % {"reason": error}) from error
+        old_block = plan.assignment["block"].get(unit_code)
+        current.plan = planning.plan_to_json(moved)
+        current.revision += 1
+        current.save(update_fields=["plan", "revision"])
+        record(
+            actor,
+            "move_base_unit",
+            current,
+            station_id=current.station_id,
+            detail={"unit": unit_code, "from": old_block, "to": target_block},
+        )
+    return current
+
+
+def discard_proposal(actor: Any, proposal: DivisionProposal, revision: int) -> None:
+    with transaction.atomic():
+        current = DivisionProposal.objects.select_for_update().get(pk=proposal.pk)
+        _check_editable(current, revision)
+        current.status = DivisionProposal.Status.DISCARDED
+        current.save(update_fields=["status"])
+        record(actor, "discard_proposal", current, station_id=current.station_id)
+
+
+def apply_grid_plan(actor: Any, proposal: DivisionProposal, revision: int) -> GridVersion:
+    """Make a proposal the station's grids: a new version; the old one stays readable.
+
+    People assigned to a grid whose ground survives (IoU ≥ KEEPS_GROUND with a new grid of the
+    same level) follow it; the others are listed for review on the coverage page.
+    """
+    from jingwang.people.actions import carry_assignments
+
+    with transaction.atomic():
+        current = DivisionProposal.objects.select_for_update().get(pk=proposal.pk)
+        _check_editable(current, revision)
+        station = current.station
+        rows, units = planning.station_units(station)
+        plan = planning.plan_from_json(current.plan, units)
+        unassigned = sorted({u.code for u in units} - set(plan.assignment["cluster"]))
+        if unassigned:
+            raise PlanError(
+                _("The base units have changed since this proposal was made (%(codes)s): run a new division.")
+                % {"codes": ", ".join(unassigned[:5])}
+            )
+        old = (
+            GridVersion.objects.select_for_update()
+            .filter(station=station, is_current=True)
+            .first()
+        )
+        last = GridVersion.objects.filter(station=station).order_by("-number").first()
+        if old is not None:
+            old.is_current = False
+            old.save(update_fields=["is_current"])
+        version = GridVersion.objects.create(
+            station=station,
+            number=(last.number + 1) if last else 1,
+            is_current=True,
+            note=f"#{current.number}",
+        )
+        grids = planning.build_grids(station, version, plan, rows)
+        carried, review = carry_assignments(actor, old, version) if old else (0, 0)
+        current.status = DivisionProposal.Status.APPLIED
+        current.applied_version = version
+        current.save(update_fields=["status", "applied_version"])
+        record(
+            actor,
+            "apply_grid_plan",
+            current,
+            station_id=station.id,
+            detail={
+                "version": version.number,
+                "grids": len(grids),
+                "assignments_carried": carried,
+                "assignments_to_review": review,
+            },
+        )
+    return version
+
+
+def _check_editable(proposal: DivisionProposal, revision: int) -> None:
+    if proposal.status != DivisionProposal.Status.PROPOSED:
+        raise PlanError(
+            _("This proposal is already %(status)s.") % {"status": proposal.get_status_display()}
+        )
+    if proposal.revision != revision:
+        raise StaleProposal(
+            _("Someone else changed this proposal while you were looking at it: reload the page.")
+        )
+
+
+def _summary(plan: division.Plan) -> dict[str, Any]:
+    blocks = plan.measures["levels"]["block"]
+    return {
+        "blocks": blocks["count"],
+        "cv_workload": round(blocks.get("cv_workload", 0), 4),
+        "share_in_range": round(blocks.get("share_in_range", 0), 4),
+        "violations": len(plan.violations),
+    }

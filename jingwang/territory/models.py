@@ -190,3 +190,41 @@ class Grid(Shaped):
     @property
     def depth(self) -> int:
         return self.LEVEL_ORDER.index(self.level)
+
+
+class DivisionProposal(models.Model):
+    """A proposed four-level division of a station's base units, reviewed before it is applied.
+
+    The plan is kept as the engine gives it (JSON): per level, base unit code → region id, its
+    measures and the constraints it could not meet. Hand edits bump ``revision``.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPLIED = "applied", _("Applied")
+        DISCARDED = "discarded", _("Discarded")
+
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="proposals")
+    number = models.PositiveIntegerField(_("number"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PROPOSED
+    )
+    seed = models.IntegerField(_("seed"), default=0)
+    policy = models.JSONField(_("policy"))
+    plan = models.JSONField(_("plan"))
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=150, blank=True)
+    applied_version = models.OneToOneField(
+        GridVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="proposal"
+    )
+
+    class Meta:
+        verbose_name = _("division proposal")
+        ordering = ["station", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "number"], name="proposal_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station} #{self.number}"

@@ -4,15 +4,22 @@ from typing import Any
 
 import shapely
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from jingwang.accounts.roles import Perm, has_perm
-from jingwang.accounts.scope import require
+from jingwang.accounts.scope import require, station_ids
 from jingwang.people.queries import open_assignments
-from jingwang.territory.models import Grid
+from jingwang.territory import actions, planning
+from jingwang.territory.forms import DivisionForm, MoveForm
+from jingwang.territory.models import DivisionProposal, Grid
 from jingwang.territory.queries import (
     access_grid,
     access_station,
@@ -135,3 +142,237 @@ def grid_view(request: HttpRequest, grid_id: int) -> HttpResponse:
         "can_manage": has_perm(request.user, Perm.PEOPLE_MANAGE),
     }
     return render(request, "territory/grid.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grid division: proposals beside the current grids; run, edit by hand, apply, discard.
+
+MEASURE_ROWS = [
+    ("count", gettext_lazy("Blocks")),
+    ("cv_workload", gettext_lazy("Spread of workload (coefficient of variation)")),
+    ("households_min", gettext_lazy("Fewest households in a block")),
+    ("households_max", gettext_lazy("Most households in a block")),
+    ("share_in_range", gettext_lazy("Blocks within the household range")),
+    ("polsby_popper_min", gettext_lazy("Least compact block (Polsby–Popper)")),
+    ("polsby_popper_mean", gettext_lazy("Mean compactness (Polsby–Popper)")),
+    ("contiguous", gettext_lazy("Every block in one piece")),
+]
+
+
+# What each constraint the engine reports means, for people reading Chinese; the engine's own
+# sentence (English, with the figures) is shown in English.
+VIOLATIONS = {
+    "unit_unassigned": gettext_lazy("Base units without a grid"),
+    "community_disconnected": gettext_lazy("A village or community is in separate pieces"),
+    "block_households_low": gettext_lazy("Block with too few households"),
+    "block_households_high": gettext_lazy("Block with too many households"),
+    "block_population_high": gettext_lazy("Block with too many residents"),
+    "cluster_atomic_unit": gettext_lazy("Cluster of one base unit above the cluster size"),
+    "cluster_households_high": gettext_lazy("Cluster with too many households"),
+    "cluster_households_low": gettext_lazy("Cluster with too few households"),
+    "island_merged": gettext_lazy("Small piece merged into a neighbouring block"),
+    "not_contiguous": gettext_lazy("Grid in separate pieces"),
+    "crosses_community": gettext_lazy("Grid crossing a village or community boundary"),
+}
+
+
+def violation_label(code: str) -> str:
+    """'block_not_contiguous' → the label of 'not_contiguous' with its level."""
+    if code in VIOLATIONS:
+        return str(VIOLATIONS[code])
+    level, _sep, rest = code.partition("_")
+    if rest in VIOLATIONS and level in LEVELS:
+        return f"{Grid.Level(level).label} · {VIOLATIONS[rest]}"
+    return code
+
+
+def divisions_view(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.TERRITORY_DIVIDE)
+    station, stations = chosen_station(request)
+    if station is None:
+        raise Http404()
+    station = access_station(request.user, station.code, perm=Perm.TERRITORY_DIVIDE)
+    form = DivisionForm(request.POST or None, initial={"seed": 0})
+    if request.method == "POST" and form.is_valid():
+        try:
+            proposal = actions.propose_division(
+                request.user, station, form.policy(), seed=form.cleaned_data["seed"]
+            )
+        except ValueError as error:  # a policy field the engine refuses: name it
+            field, _sep, reason = str(error).partition(": ")
+            form.add_error(field if field in form.fields else None, reason or str(error))
+        except actions.PlanError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("Proposal %(n)s is ready for review.") % {"n": proposal.number}
+            )
+            return redirect("territory:division", proposal_id=proposal.id)
+    proposals = DivisionProposal.objects.filter(station=station).order_by("-number")
+    rows = [
+        (
+            p,
+            p.plan.get("measures", {}).get("levels", {}).get("block", {}),
+            len(p.plan.get("violations", [])),
+        )
+        for p in proposals
+    ]
+    context = {"station": station, "stations": stations, "form": form, "rows": rows}
+    return render(request, "territory/divisions.html", context)
+
+
+def _proposal(request: HttpRequest, proposal_id: int) -> DivisionProposal:
+    require(request.user, Perm.TERRITORY_DIVIDE)
+    proposal = (
+        DivisionProposal.objects.filter(id=proposal_id, station_id__in=station_ids(request.user))
+        .select_related("station", "applied_version")
+        .first()
+    )
+    if proposal is None:
+        raise Http404()
+    return proposal
+
+
+def _block_features(plan: Any, rows: list[Any], flagged: set[str]) -> list[dict[str, Any]]:
+    by_code = {unit.code: unit for unit in rows}
+    members: dict[str, list[Any]] = {}
+    for code, block in plan.assignment["block"].items():
+        members.setdefault(block, []).append(by_code[code])
+    features = []
+    for region in plan.regions("block"):
+        shape = shapely.union_all([unit.geometry for unit in members.get(region.id, [])])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(shape),
+                "properties": {
+                    "code": region.id,
+                    "name": "",
+                    "level": "block",
+                    "level_label": str(Grid.Level.BLOCK.label),
+                    "households": region.households,
+                    "population": region.population,
+                    "flagged": region.id in flagged,
+                },
+            }
+        )
+    return features
+
+
+def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = _proposal(request, proposal_id)
+    rows, units = planning.station_units(proposal.station)
+    plan = planning.plan_from_json(proposal.plan, units)
+    current = planning.measure_current(proposal.station, rows, units, plan.policy)
+    flagged = {i for v in plan.violations if v.level == "block" for i in v.ids}
+    mine = plan.measures["levels"]["block"]
+    theirs = current.measures["levels"]["block"] if current else {}
+    measures = [(label, theirs.get(key), mine.get(key), key) for key, label in MEASURE_ROWS]
+    measures.append(
+        (
+            _("Constraints not met"),
+            len(current.violations) if current else None,
+            len(plan.violations),
+            "violations",
+        )
+    )
+    current_blocks = grids_visible_to(request.user).filter(station=proposal.station, level="block")
+    blocks = sorted(set(plan.assignment["block"].values()))
+    form = MoveForm(
+        initial={"revision": proposal.revision}, units={u.code for u in units}, blocks=blocks
+    )
+    context = {
+        "proposal": proposal,
+        "station": proposal.station,
+        "measures": measures,
+        "violations": [
+            {
+                "code": v.code,
+                "label": violation_label(v.code),
+                "ids": ", ".join(v.ids),
+                "message": v.message,
+            }
+            for v in plan.violations
+        ],
+        "regions": plan.regions("block"),
+        "move_form": form,
+        "unit_codes": sorted(u.code for u in units),
+        "editable": proposal.status == DivisionProposal.Status.PROPOSED,
+        "current_data": {
+            "grids": {
+                "type": "FeatureCollection",
+                "features": [grid_feature(g) for g in current_blocks],
+            },
+            "tiles": settings.MAP_TILE_URL,
+        },
+        "proposal_data": {
+            "grids": {
+                "type": "FeatureCollection",
+                "features": _block_features(plan, rows, flagged),
+            },
+            "tiles": settings.MAP_TILE_URL,
+        },
+    }
+    return render(request, "territory/division.html", context)
+
+
+@require_POST
+def division_move(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = _proposal(request, proposal_id)
+    rows, units = planning.station_units(proposal.station)
+    blocks = sorted(
+        set(proposal.plan["clusters"][code].rsplit("-", 1)[0] for code in proposal.plan["clusters"])
+    )
+    form = MoveForm(request.POST, units={u.code for u in units}, blocks=blocks)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.move_base_unit(
+                request.user, proposal, data["unit"], data["block"], data["revision"]
+            )
+        except actions.PlanError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("%(unit)s moved into block %(block)s; the measures below are updated.")
+                % {"unit": data["unit"], "block": data["block"]},
+            )
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+    return redirect("territory:division", proposal_id=proposal.id)
+
+
+@require_POST
+def division_apply(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = _proposal(request, proposal_id)
+    revision = request.POST.get("revision", "")
+    try:
+        version = actions.apply_grid_plan(
+            request.user, proposal, int(revision) if revision.isdigit() else -1
+        )
+    except actions.PlanError as error:
+        messages.error(request, str(error))
+        return redirect("territory:division", proposal_id=proposal.id)
+    messages.success(
+        request,
+        _("Grid version %(n)s is now current. Check the people who need a new grid below.")
+        % {"n": version.number},
+    )
+    return redirect(f"{reverse('people:coverage')}?station={proposal.station.code}")
+
+
+@require_POST
+def division_discard(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = _proposal(request, proposal_id)
+    revision = request.POST.get("revision", "")
+    try:
+        actions.discard_proposal(
+            request.user, proposal, int(revision) if revision.isdigit() else -1
+        )
+    except actions.PlanError as error:
+        messages.error(request, str(error))
+    return redirect(f"{reverse('territory:divisions')}?station={proposal.station.code}")

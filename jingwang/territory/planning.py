@@ -1,0 +1,204 @@
+"""Between the database and the division engine (``jingwang.lib.division``).
+
+Reads a station's base units for the engine, measures the current grids the same way a
+proposal is measured, rebuilds a Plan from its stored JSON, and turns a plan into Grid rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import shapely
+
+from jingwang.lib import division
+from jingwang.lib.division.measures import level_ids
+from jingwang.lib.locate import GridIndex
+from jingwang.territory.models import BaseUnit, Community, Grid, GridVersion, Station
+
+LEVELS = list(division.LEVELS)  # district, sector, block, cluster
+CN_DIGITS = "零一二三四五六七八九"
+
+
+def cn_number(n: int) -> str:
+    """1 → 一, 12 → 十二, 23 → 二十三 (grid names count in Chinese)."""
+    if n < 10:
+        return CN_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 1 else CN_DIGITS[tens]
+    return f"{head}十{CN_DIGITS[ones] if ones else ''}" if n < 100 else str(n)
+
+
+def station_units(station: Station) -> tuple[list[BaseUnit], list[division.BaseUnit]]:
+    """The station's base units with polygons, as rows and as engine units in metres."""
+    rows = [
+        unit
+        for unit in BaseUnit.objects.filter(station=station).select_related("community").order_by("code")
+        if unit.geometry.geom_type in {"Polygon", "MultiPolygon"}
+    ]
+    units = [
+        division.BaseUnit(
+            code=unit.code,
+            community=unit.community.code,
+            kind=unit.kind,
+            households=unit.households,
+            population=unit.population,
+            complexity=unit.complexity,
+            geometry=unit.geometry,
+        )
+        for unit in rows
+    ]
+    return rows, division.project_lonlat(units)
+
+
+def plan_to_json(plan: division.Plan) -> dict[str, Any]:
+    """What a proposal keeps: the cluster of each unit (every level follows from the ids),
+    the notes of the engine, and the measures and violations to list without re-measuring."""
+    return {
+        "seed": plan.seed,
+        "policy": plan.policy.to_dict(),
+        "clusters": dict(plan.assignment["cluster"]),
+        "notes": [note.to_dict() for note in plan.notes],
+        "measures": plan.measures,
+        "violations": [violation.to_dict() for violation in plan.violations],
+    }
+
+
+def plan_from_json(data: dict[str, Any], units: Sequence[division.BaseUnit]) -> division.Plan:
+    """A Plan again, re-measured from the stored clusters."""
+    policy = division.Policy.from_dict(data["policy"])
+    clusters = data["clusters"]
+    assignment: dict[str, dict[str, str]] = {level: {} for level in LEVELS}
+    for code, cluster in clusters.items():
+        for level, region in level_ids(cluster).items():
+            assignment[level][code] = region
+    notes = [
+        division.Violation(n["code"], n["message"], tuple(n["ids"]), n.get("level"))
+        for n in data.get("notes", [])
+    ]
+    return division.Plan(
+        assignment=assignment,
+        policy=policy,
+        seed=data["seed"],
+        evaluation=division.evaluate(units, clusters, policy),
+        notes=notes,
+    )
+
+
+def current_assignment(station: Station, rows: Sequence[BaseUnit]) -> dict[str, str] | None:
+    """Base unit code → cluster id ("D01-S02-B03-C04") under the station's current grids.
+
+    Each unit goes to the finest current grid holding a point inside it; ids are numbered in
+    code order at each level. None when the current grids do not have all four levels.
+    """
+    version = station.current_version()
+    if version is None:
+        return None
+    grids = {grid.id: grid for grid in Grid.objects.filter(version=version).defer("geometry_wkt")}
+    if {grid.level for grid in grids.values()} != set(LEVELS):
+        return None
+    leaves = [g for g in Grid.objects.filter(version=version, level="cluster").order_by("code")]
+    index = GridIndex([g.geometry for g in leaves], list(range(len(leaves))))
+    labels: dict[int, str] = {}
+    for level, letter in zip(LEVELS, "DSBC", strict=True):
+        siblings: dict[int | None, list[Grid]] = defaultdict(list)
+        for grid in grids.values():
+            if grid.level == level:
+                siblings[grid.parent_id].append(grid)
+        for group in siblings.values():
+            for i, grid in enumerate(sorted(group, key=lambda g: g.code)):
+                labels[grid.id] = f"{letter}{i + 1:03d}"
+    assignment = {}
+    for unit in rows:
+        point = unit.geometry.point_on_surface()
+        key = index.locate(point.x, point.y)
+        if key is None:
+            continue
+        chain, node = [], grids[leaves[key].id]
+        while node is not None:
+            chain.append(labels[node.id])
+            node = grids.get(node.parent_id) if node.parent_id else None
+        if len(chain) == len(LEVELS):
+            assignment[unit.code] = "-".join(reversed(chain))
+    return assignment
+
+
+def measure_current(
+    station: Station, rows: Sequence[BaseUnit], units: Sequence[division.BaseUnit], policy: division.Policy
+) -> division.Evaluation | None:
+    assignment = current_assignment(station, rows)
+    if not assignment:
+        return None
+    return division.evaluate(units, assignment, policy)
+
+
+def build_grids(
+    station: Station, version: GridVersion, plan: division.Plan, rows: Sequence[BaseUnit]
+) -> dict[str, Grid]:
+    """Create the Grid rows of ``plan`` in ``version``: region id → Grid, parents first."""
+    by_code = {unit.code: unit for unit in rows}
+    communities = {c.code: c for c in Community.objects.filter(station=station)}
+    created: dict[str, Grid] = {}
+    counters: dict[tuple[str, str], int] = Counter()
+    for level in LEVELS:
+        members: dict[str, list[BaseUnit]] = defaultdict(list)
+        for code, region in plan.assignment[level].items():
+            if code in by_code:
+                members[region].append(by_code[code])
+        for region in sorted(members):
+            units = members[region]
+            parent = created.get(region.rsplit("-", 1)[0]) if "-" in region else None
+            households = sum(u.households for u in units)
+            majority = Counter(u.community.code for u in units).most_common(1)[0][0]
+            community = communities[majority]
+            grid = Grid(
+                station=station,
+                version=version,
+                parent=parent,
+                community=None if level == "district" else community,
+                level=level,
+                code=f"{station.code}-{region}",
+                name=_name(level, region, community, parent, counters),
+                households=households,
+                population=sum(u.population for u in units),
+                complexity=(
+                    sum(u.complexity * u.households for u in units) / households if households else 0.0
+                ),
+            )
+            grid.set_geometry(shapely.union_all([u.geometry for u in units]).buffer(0))
+            grid.save()
+            created[region] = grid
+    return created
+
+
+def _name(level: str, region: str, community: Community, parent: Grid | None, counters: Counter) -> str:
+    if level == "district":
+        return f"第{cn_number(int(region[1:]))}区"
+    if level == "cluster":
+        return f"{parent.name if parent else ''}第{cn_number(int(region.rsplit('C', 1)[1]))}群"
+    suffix = "片" if level == "sector" else "组"
+    counters[(level, community.code)] += 1
+    return f"{community.name}{cn_number(counters[(level, community.code)])}{suffix}"
+
+
+def overlap(a: shapely.Geometry, b: shapely.Geometry) -> float:
+    """Intersection over union of two shapes (1 = the same ground)."""
+    union = shapely.area(shapely.union(a, b))
+    return float(shapely.area(shapely.intersection(a, b)) / union) if union else 0.0
+
+
+class Matcher:
+    """Finds, for a shape, the candidate grid covering most of its ground (by IoU)."""
+
+    def __init__(self, candidates: Sequence[Grid]) -> None:
+        self.candidates = list(candidates)
+        self.tree = shapely.STRtree([c.geometry for c in self.candidates])
+
+    def best(self, geometry: shapely.Geometry) -> tuple[Grid | None, float]:
+        best, score = None, 0.0
+        for i in self.tree.query(geometry, predicate="intersects"):
+            value = overlap(geometry, self.candidates[int(i)].geometry)
+            if value > score:
+                best, score = self.candidates[int(i)], value
+        return best, score
