@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shapely
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -20,7 +19,7 @@ from jingwang.people.forms import AssignmentForm, CommitteePostForm, PersonForm
 from jingwang.people.models import GridAssignment, Person, Reassignment
 from jingwang.people.queries import access_person, coverage_gaps, people_visible_to
 from jingwang.territory.queries import communities_visible_to, grids_visible_to
-from jingwang.territory.views import chosen_station, grid_feature
+from jingwang.territory.views import chosen_station, grid_feature, map_geometry
 
 
 def people_list(request: HttpRequest) -> HttpResponse:
@@ -230,7 +229,7 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
             "context": {
                 "type": "FeatureCollection",
                 "features": [
-                    {"type": "Feature", "geometry": shapely.geometry.mapping(g.geometry), "properties": {}}
+                    {"type": "Feature", "geometry": map_geometry(g.geometry), "properties": {}}
                     for g in grids_visible_to(request.user).filter(station=station, level="block")
                 ]
                 if station
@@ -255,7 +254,9 @@ def resolve_reassignment(request: HttpRequest, item_id: int) -> HttpResponse:
     if item is None:
         raise Http404()
     assign = request.POST.get("assign") == "suggested" and item.suggested_grid is not None
-    actions.resolve_reassignment(request.user, item, assign_to=item.suggested_grid if assign else None)
+    actions.resolve_reassignment(
+        request.user, item, assign_to=item.suggested_grid if assign else None
+    )
     if assign:
         messages.success(
             request,

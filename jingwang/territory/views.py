@@ -32,12 +32,18 @@ from jingwang.territory.queries import (
 LEVELS = [level for level, _label in Grid.Level.choices]
 
 
+# Shapes sent to a map are simplified to about a metre and rounded to 6 decimals (10 cm): the
+# page stays light on a village phone connection and the drawing does not change.
+MAP_TOLERANCE = 0.00001
+
+
+def map_geometry(geometry: shapely.Geometry) -> dict[str, Any]:
+    simple = shapely.set_precision(shapely.simplify(geometry, MAP_TOLERANCE), 0.000001)
+    return shapely.geometry.mapping(simple if not simple.is_empty else geometry)
+
+
 def _feature(row: Any, **properties: Any) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "geometry": shapely.geometry.mapping(row.geometry),
-        "properties": properties,
-    }
+    return {"type": "Feature", "geometry": map_geometry(row.geometry), "properties": properties}
 
 
 def grid_feature(grid: Grid) -> dict[str, Any]:
@@ -244,7 +250,7 @@ def _block_features(plan: Any, rows: list[Any], flagged: set[str]) -> list[dict[
         features.append(
             {
                 "type": "Feature",
-                "geometry": shapely.geometry.mapping(shape),
+                "geometry": map_geometry(shape),
                 "properties": {
                     "code": region.id,
                     "name": "",
