@@ -139,7 +139,9 @@ def carry_assignments(actor: Any, old: GridVersion, new: GridVersion) -> tuple[i
     }
     today = timezone.localdate()
     carried = review = 0
-    open_ones = GridAssignment.objects.filter(grid__version=old, ended_at__isnull=True).select_related("grid")
+    open_ones = GridAssignment.objects.filter(
+        grid__version=old, ended_at__isnull=True
+    ).select_related("grid")
     matches: dict[int, tuple[Grid | None, float]] = {}
     for assignment in open_ones:
         grid = assignment.grid
@@ -149,7 +151,9 @@ def carry_assignments(actor: Any, old: GridVersion, new: GridVersion) -> tuple[i
         assignment.ended_at = today
         assignment.save(update_fields=["ended_at"])
         if target is not None and score >= KEEPS_GROUND:
-            GridAssignment.objects.create(person=assignment.person, grid=target, role=assignment.role)
+            GridAssignment.objects.create(
+                person=assignment.person, grid=target, role=assignment.role
+            )
             carried += 1
         else:
             Reassignment.objects.create(
@@ -167,9 +171,12 @@ def carry_assignments(actor: Any, old: GridVersion, new: GridVersion) -> tuple[i
 def resolve_reassignment(actor: Any, item: Reassignment, *, assign_to: Grid | None) -> None:
     """Close a reassignment: assign the person to ``assign_to``, or decide none is needed."""
     with transaction.atomic():
-        if assign_to is not None and not GridAssignment.objects.filter(
-            person=item.person, grid=assign_to, role=item.role, ended_at__isnull=True
-        ).exists():
+        if (
+            assign_to is not None
+            and not GridAssignment.objects.filter(
+                person=item.person, grid=assign_to, role=item.role, ended_at__isnull=True
+            ).exists()
+        ):
             GridAssignment.objects.create(person=item.person, grid=assign_to, role=item.role)
         item.resolved_at = timezone.now()
         item.save(update_fields=["resolved_at"])

@@ -388,7 +388,9 @@ def move_base_unit(
         try:
             moved = division.move_unit(plan, units, unit_code, target_block)
         except ValueError as error:
-            raise PlanError(_("This move is not possible: %(reason)s") % {"reason": error}) from error
+            raise PlanError(
+                _("This move is not possible: %(reason)s") % {"reason": error}
+            ) from error
         old_block = plan.assignment["block"].get(unit_code)
         current.plan = planning.plan_to_json(moved)
         current.revision += 1
@@ -429,13 +431,13 @@ def apply_grid_plan(actor: Any, proposal: DivisionProposal, revision: int) -> Gr
         unassigned = sorted({u.code for u in units} - set(plan.assignment["cluster"]))
         if unassigned:
             raise PlanError(
-                _("The base units have changed since this proposal was made (%(codes)s): run a new division.")
+                _(
+                    "The base units have changed since this proposal was made (%(codes)s): run a new division."
+                )
                 % {"codes": ", ".join(unassigned[:5])}
             )
         old = (
-            GridVersion.objects.select_for_update()
-            .filter(station=station, is_current=True)
-            .first()
+            GridVersion.objects.select_for_update().filter(station=station, is_current=True).first()
         )
         last = GridVersion.objects.filter(station=station).order_by("-number").first()
         if old is not None:

@@ -34,7 +34,9 @@ def station_units(station: Station) -> tuple[list[BaseUnit], list[division.BaseU
     """The station's base units with polygons, as rows and as engine units in metres."""
     rows = [
         unit
-        for unit in BaseUnit.objects.filter(station=station).select_related("community").order_by("code")
+        for unit in BaseUnit.objects.filter(station=station)
+        .select_related("community")
+        .order_by("code")
         if unit.geometry.geom_type in {"Polygon", "MultiPolygon"}
     ]
     units = [
@@ -125,7 +127,10 @@ def current_assignment(station: Station, rows: Sequence[BaseUnit]) -> dict[str, 
 
 
 def measure_current(
-    station: Station, rows: Sequence[BaseUnit], units: Sequence[division.BaseUnit], policy: division.Policy
+    station: Station,
+    rows: Sequence[BaseUnit],
+    units: Sequence[division.BaseUnit],
+    policy: division.Policy,
 ) -> division.Evaluation | None:
     assignment = current_assignment(station, rows)
     if not assignment:
@@ -163,7 +168,9 @@ def build_grids(
                 households=households,
                 population=sum(u.population for u in units),
                 complexity=(
-                    sum(u.complexity * u.households for u in units) / households if households else 0.0
+                    sum(u.complexity * u.households for u in units) / households
+                    if households
+                    else 0.0
                 ),
             )
             grid.set_geometry(shapely.union_all([u.geometry for u in units]).buffer(0))
@@ -172,7 +179,9 @@ def build_grids(
     return created
 
 
-def _name(level: str, region: str, community: Community, parent: Grid | None, counters: Counter) -> str:
+def _name(
+    level: str, region: str, community: Community, parent: Grid | None, counters: Counter
+) -> str:
     if level == "district":
         return f"第{cn_number(int(region[1:]))}区"
     if level == "cluster":

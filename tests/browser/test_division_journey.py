@@ -10,7 +10,9 @@ from tests.browser.test_journeys import log_in
 pytestmark = pytest.mark.browser
 
 
-def test_chief_divides_moves_a_unit_applies_and_sees_who_needs_a_new_grid(page, live_server, world, units):
+def test_chief_divides_moves_a_unit_applies_and_sees_who_needs_a_new_grid(
+    page, live_server, world, units
+):
     base = live_server.url
     log_in(page, base, "chief")
     page.click("#switch-language")

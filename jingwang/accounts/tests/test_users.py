@@ -9,15 +9,25 @@ def test_security_admin_creates_an_account_that_can_log_in(world, client):
     admin.post("/accounts/language/", {"language": "en"})
     response = admin.post(
         "/accounts/users/",
-        {"username": "new.officer", "full_name": "新民警", "role": "officer",
-         "station": world.station.id, "password": "Tongchuan-77"},
+        {
+            "username": "new.officer",
+            "full_name": "新民警",
+            "role": "officer",
+            "station": world.station.id,
+            "password": "Tongchuan-77",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(username="new.officer")
     assert (user.role, user.station_id) == ("officer", world.station.id)
     event = AuditEvent.objects.get(action="create_user")
     assert event.actor_name == "security_admin" and event.object_id == str(user.id)
-    assert client.post("/accounts/login/", {"username": "new.officer", "password": "Tongchuan-77"}).status_code == 302
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "new.officer", "password": "Tongchuan-77"}
+        ).status_code
+        == 302
+    )
 
 
 def test_bad_accounts_are_refused_field_by_field(world):
@@ -42,6 +52,13 @@ def test_only_the_security_admin_manages_accounts(world):
     for role in ("chief", "bureau_admin", "system_admin", "auditor"):
         client = world.client(role)
         assert client.get("/accounts/users/").status_code == 404
-        client.post("/accounts/users/", {"username": "sneaky", "role": "bureau_admin",
-                                         "bureau": world.bureau.id, "password": "Tongchuan-77"})
+        client.post(
+            "/accounts/users/",
+            {
+                "username": "sneaky",
+                "role": "bureau_admin",
+                "bureau": world.bureau.id,
+                "password": "Tongchuan-77",
+            },
+        )
     assert not User.objects.filter(username="sneaky").exists()

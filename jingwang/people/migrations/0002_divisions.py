@@ -5,28 +5,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0001_initial'),
-        ('territory', '0002_divisions'),
+        ("people", "0001_initial"),
+        ("territory", "0002_divisions"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Reassignment',
+            name="Reassignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('community_officer', 'Community officer'), ('auxiliary', 'Auxiliary officer'), ('grid_worker', 'Grid worker'), ('mediator', 'Mediator'), ('volunteer', 'Volunteer')], max_length=32, verbose_name='role')),
-                ('overlap', models.FloatField(default=0, verbose_name='overlap')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('old_grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reassignments_from', to='territory.grid')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reassignments', to='people.person')),
-                ('suggested_grid', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reassignments_to', to='territory.grid')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reassignments', to='territory.gridversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("community_officer", "Community officer"),
+                            ("auxiliary", "Auxiliary officer"),
+                            ("grid_worker", "Grid worker"),
+                            ("mediator", "Mediator"),
+                            ("volunteer", "Volunteer"),
+                        ],
+                        max_length=32,
+                        verbose_name="role",
+                    ),
+                ),
+                ("overlap", models.FloatField(default=0, verbose_name="overlap")),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "old_grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reassignments_from",
+                        to="territory.grid",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reassignments",
+                        to="people.person",
+                    ),
+                ),
+                (
+                    "suggested_grid",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reassignments_to",
+                        to="territory.grid",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reassignments",
+                        to="territory.gridversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'reassignment to review',
-                'ordering': ['old_grid__code', 'role', 'person__name'],
+                "verbose_name": "reassignment to review",
+                "ordering": ["old_grid__code", "role", "person__name"],
             },
         ),
     ]

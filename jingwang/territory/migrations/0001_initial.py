@@ -6,153 +6,296 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Bureau',
+            name="Bureau",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'county bureau',
-                'ordering': ['code'],
+                "verbose_name": "county bureau",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Community',
+            name="Community",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geometry_wkt', models.TextField(verbose_name='shape (WKT, WGS-84)')),
-                ('min_lon', models.FloatField(default=0)),
-                ('min_lat', models.FloatField(default=0)),
-                ('max_lon', models.FloatField(default=0)),
-                ('max_lat', models.FloatField(default=0)),
-                ('area_km2', models.FloatField(default=0, verbose_name='area (km²)')),
-                ('population', models.PositiveIntegerField(default=0, verbose_name='population')),
-                ('households', models.PositiveIntegerField(default=0, verbose_name='households')),
-                ('complexity', models.FloatField(default=0, verbose_name='complexity')),
-                ('code', models.CharField(max_length=32, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('village', 'Village'), ('urban', 'Urban community')], max_length=16, verbose_name='kind')),
-                ('community_type', models.CharField(choices=[('residential', 'Residential'), ('rural', 'Rural'), ('commercial', 'Commercial'), ('campus', 'Campus'), ('industrial', 'Industrial'), ('mixed', 'Mixed')], default='residential', max_length=16, verbose_name='community type')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("geometry_wkt", models.TextField(verbose_name="shape (WKT, WGS-84)")),
+                ("min_lon", models.FloatField(default=0)),
+                ("min_lat", models.FloatField(default=0)),
+                ("max_lon", models.FloatField(default=0)),
+                ("max_lat", models.FloatField(default=0)),
+                ("area_km2", models.FloatField(default=0, verbose_name="area (km²)")),
+                ("population", models.PositiveIntegerField(default=0, verbose_name="population")),
+                ("households", models.PositiveIntegerField(default=0, verbose_name="households")),
+                ("complexity", models.FloatField(default=0, verbose_name="complexity")),
+                ("code", models.CharField(max_length=32, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("village", "Village"), ("urban", "Urban community")],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "community_type",
+                    models.CharField(
+                        choices=[
+                            ("residential", "Residential"),
+                            ("rural", "Rural"),
+                            ("commercial", "Commercial"),
+                            ("campus", "Campus"),
+                            ("industrial", "Industrial"),
+                            ("mixed", "Mixed"),
+                        ],
+                        default="residential",
+                        max_length=16,
+                        verbose_name="community type",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'village or community',
-                'ordering': ['station', 'code'],
+                "verbose_name": "village or community",
+                "ordering": ["station", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Station',
+            name="Station",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('bureau', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stations', to='territory.bureau')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "bureau",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stations",
+                        to="territory.bureau",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'police station',
-                'ordering': ['code'],
+                "verbose_name": "police station",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='GridVersion',
+            name="GridVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('is_current', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grid_versions', to='territory.station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="version")),
+                ("is_current", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "station",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grid_versions",
+                        to="territory.station",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'grid version',
-                'ordering': ['station', '-number'],
+                "verbose_name": "grid version",
+                "ordering": ["station", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='Grid',
+            name="Grid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geometry_wkt', models.TextField(verbose_name='shape (WKT, WGS-84)')),
-                ('min_lon', models.FloatField(default=0)),
-                ('min_lat', models.FloatField(default=0)),
-                ('max_lon', models.FloatField(default=0)),
-                ('max_lat', models.FloatField(default=0)),
-                ('area_km2', models.FloatField(default=0, verbose_name='area (km²)')),
-                ('population', models.PositiveIntegerField(default=0, verbose_name='population')),
-                ('households', models.PositiveIntegerField(default=0, verbose_name='households')),
-                ('complexity', models.FloatField(default=0, verbose_name='complexity')),
-                ('level', models.CharField(choices=[('district', 'District'), ('sector', 'Sector'), ('block', 'Block'), ('cluster', 'Cluster')], max_length=16, verbose_name='level')),
-                ('code', models.CharField(max_length=48, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('community', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='territory.community')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='territory.grid')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='territory.gridversion')),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='territory.station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("geometry_wkt", models.TextField(verbose_name="shape (WKT, WGS-84)")),
+                ("min_lon", models.FloatField(default=0)),
+                ("min_lat", models.FloatField(default=0)),
+                ("max_lon", models.FloatField(default=0)),
+                ("max_lat", models.FloatField(default=0)),
+                ("area_km2", models.FloatField(default=0, verbose_name="area (km²)")),
+                ("population", models.PositiveIntegerField(default=0, verbose_name="population")),
+                ("households", models.PositiveIntegerField(default=0, verbose_name="households")),
+                ("complexity", models.FloatField(default=0, verbose_name="complexity")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("district", "District"),
+                            ("sector", "Sector"),
+                            ("block", "Block"),
+                            ("cluster", "Cluster"),
+                        ],
+                        max_length=16,
+                        verbose_name="level",
+                    ),
+                ),
+                ("code", models.CharField(max_length=48, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "community",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grids",
+                        to="territory.community",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="territory.grid",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grids",
+                        to="territory.gridversion",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grids",
+                        to="territory.station",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'grid',
-                'ordering': ['station', 'code'],
+                "verbose_name": "grid",
+                "ordering": ["station", "code"],
             },
         ),
         migrations.AddField(
-            model_name='community',
-            name='station',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='communities', to='territory.station'),
+            model_name="community",
+            name="station",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="communities",
+                to="territory.station",
+            ),
         ),
         migrations.CreateModel(
-            name='BaseUnit',
+            name="BaseUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geometry_wkt', models.TextField(verbose_name='shape (WKT, WGS-84)')),
-                ('min_lon', models.FloatField(default=0)),
-                ('min_lat', models.FloatField(default=0)),
-                ('max_lon', models.FloatField(default=0)),
-                ('max_lat', models.FloatField(default=0)),
-                ('area_km2', models.FloatField(default=0, verbose_name='area (km²)')),
-                ('population', models.PositiveIntegerField(default=0, verbose_name='population')),
-                ('households', models.PositiveIntegerField(default=0, verbose_name='households')),
-                ('complexity', models.FloatField(default=0, verbose_name='complexity')),
-                ('code', models.CharField(max_length=32, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('urban', 'Urban'), ('rural', 'Rural')], max_length=16, verbose_name='kind')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='base_units', to='territory.community')),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='base_units', to='territory.station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("geometry_wkt", models.TextField(verbose_name="shape (WKT, WGS-84)")),
+                ("min_lon", models.FloatField(default=0)),
+                ("min_lat", models.FloatField(default=0)),
+                ("max_lon", models.FloatField(default=0)),
+                ("max_lat", models.FloatField(default=0)),
+                ("area_km2", models.FloatField(default=0, verbose_name="area (km²)")),
+                ("population", models.PositiveIntegerField(default=0, verbose_name="population")),
+                ("households", models.PositiveIntegerField(default=0, verbose_name="households")),
+                ("complexity", models.FloatField(default=0, verbose_name="complexity")),
+                ("code", models.CharField(max_length=32, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("urban", "Urban"), ("rural", "Rural")],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="base_units",
+                        to="territory.community",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="base_units",
+                        to="territory.station",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'base unit',
-                'ordering': ['station', 'code'],
+                "verbose_name": "base unit",
+                "ordering": ["station", "code"],
             },
         ),
         migrations.AddConstraint(
-            model_name='gridversion',
-            constraint=models.UniqueConstraint(fields=('station', 'number'), name='grid_version_unique'),
+            model_name="gridversion",
+            constraint=models.UniqueConstraint(
+                fields=("station", "number"), name="grid_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('station',), name='one_current_grid_version'),
+            model_name="gridversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)),
+                fields=("station",),
+                name="one_current_grid_version",
+            ),
         ),
         migrations.AddIndex(
-            model_name='grid',
-            index=models.Index(fields=['station', 'level'], name='territory_g_station_a921aa_idx'),
+            model_name="grid",
+            index=models.Index(fields=["station", "level"], name="territory_g_station_a921aa_idx"),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.UniqueConstraint(fields=('version', 'code'), name='grid_code_unique'),
+            model_name="grid",
+            constraint=models.UniqueConstraint(fields=("version", "code"), name="grid_code_unique"),
         ),
         migrations.AddConstraint(
-            model_name='community',
-            constraint=models.UniqueConstraint(fields=('station', 'code'), name='community_code_unique'),
+            model_name="community",
+            constraint=models.UniqueConstraint(
+                fields=("station", "code"), name="community_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='baseunit',
-            constraint=models.UniqueConstraint(fields=('station', 'code'), name='base_unit_code_unique'),
+            model_name="baseunit",
+            constraint=models.UniqueConstraint(
+                fields=("station", "code"), name="base_unit_code_unique"
+            ),
         ),
     ]

@@ -6,31 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('territory', '0001_initial'),
+        ("territory", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DivisionProposal',
+            name="DivisionProposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='number')),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('applied', 'Applied'), ('discarded', 'Discarded')], default='proposed', max_length=16, verbose_name='status')),
-                ('seed', models.IntegerField(default=0, verbose_name='seed')),
-                ('policy', models.JSONField(verbose_name='policy')),
-                ('plan', models.JSONField(verbose_name='plan')),
-                ('revision', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.CharField(blank=True, max_length=150)),
-                ('applied_version', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='proposal', to='territory.gridversion')),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='territory.station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="number")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("applied", "Applied"),
+                            ("discarded", "Discarded"),
+                        ],
+                        default="proposed",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("seed", models.IntegerField(default=0, verbose_name="seed")),
+                ("policy", models.JSONField(verbose_name="policy")),
+                ("plan", models.JSONField(verbose_name="plan")),
+                ("revision", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("created_by", models.CharField(blank=True, max_length=150)),
+                (
+                    "applied_version",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="proposal",
+                        to="territory.gridversion",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="proposals",
+                        to="territory.station",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'division proposal',
-                'ordering': ['station', '-number'],
-                'constraints': [models.UniqueConstraint(fields=('station', 'number'), name='proposal_number_unique')],
+                "verbose_name": "division proposal",
+                "ordering": ["station", "-number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("station", "number"), name="proposal_number_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -41,8 +41,12 @@ def test_gcj02_input_is_converted(world):
 
 @pytest.mark.parametrize(
     "params, field",
-    [({"lon": 200, "lat": 31}, "lon"), ({"lon": 105, "lat": "north"}, "lat"), ({"lat": 31}, "lon"),
-     ({"lon": 105, "lat": 31, "crs": "bd09"}, "crs")],
+    [
+        ({"lon": 200, "lat": 31}, "lon"),
+        ({"lon": 105, "lat": "north"}, "lat"),
+        ({"lat": 31}, "lon"),
+        ({"lon": 105, "lat": 31, "crs": "bd09"}, "crs"),
+    ],
 )
 def test_bad_coordinates_name_the_field(world, params, field):
     response = locate(world.client("officer"), **params)
