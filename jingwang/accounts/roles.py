@@ -38,27 +38,21 @@ class Perm(models.TextChoices):
     ACCOUNTS_MANAGE = "accounts.manage", _("Manage accounts and roles")
 
 
+# The bureau admin and the station chief manage the same things, over a bureau or a station.
+MANAGER_PERMS = frozenset(
+    {
+        Perm.TERRITORY_VIEW,
+        Perm.TERRITORY_IMPORT,
+        Perm.TERRITORY_DIVIDE,
+        Perm.PEOPLE_VIEW,
+        Perm.PEOPLE_MANAGE,
+        Perm.PII_UNMASK,
+    }
+)
+
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.BUREAU_ADMIN: frozenset(
-        {
-            Perm.TERRITORY_VIEW,
-            Perm.TERRITORY_IMPORT,
-            Perm.TERRITORY_DIVIDE,
-            Perm.PEOPLE_VIEW,
-            Perm.PEOPLE_MANAGE,
-            Perm.PII_UNMASK,
-        }
-    ),
-    Role.STATION_CHIEF: frozenset(
-        {
-            Perm.TERRITORY_VIEW,
-            Perm.TERRITORY_IMPORT,
-            Perm.TERRITORY_DIVIDE,
-            Perm.PEOPLE_VIEW,
-            Perm.PEOPLE_MANAGE,
-            Perm.PII_UNMASK,
-        }
-    ),
+    Role.BUREAU_ADMIN: MANAGER_PERMS,
+    Role.STATION_CHIEF: MANAGER_PERMS,
     Role.OFFICER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW, Perm.PII_UNMASK}),
     Role.AUXILIARY: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
     Role.GRID_WORKER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
