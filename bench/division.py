@@ -224,12 +224,12 @@ def main(argv: list[str] | None = None) -> None:
             theirs = run_spopt(units, policy)
         rows.append(fmt_row(name, len(units), ours, theirs, why, load))
         print(rows[-1], flush=True)
-    command = "python bench/division.py" + " ".join(f" {a}" for a in (argv or sys.argv[1:]))
+    command = " ".join(["python bench/division.py", *(argv or sys.argv[1:])])
     body = "\n".join(
         [
             SECTION,
             "",
-            f"Command: `{command.strip()}` (from the repository root, in the project's venv).",
+            f"Command: `{command}` (from the repository root, in the project's venv).",
             f"Machine: {machine()}; {versions()}.",
             "",
             "Engine: `divide()` for the whole four-level plan (blocks, sectors, districts, "
@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> None:
             "households × (1 + 0.5 × complexity)), seed 0. spopt: `MaxPHeuristic` with its "
             "defaults (top_n=2, 99 construction iterations, 10 annealing iterations), rook "
             "weights, threshold = 300 households, homogeneity attribute = workload; its time "
-            "includes building the weights. Both scored at block level by the engine's "
+            "includes building the weights; it runs only on inputs of up to `--spopt-max-units` "
+            "units (default 3,000, as it takes minutes above that). Both scored at block level by the engine's "
             "`evaluate` (Polsby–Popper min/mean; share in range = blocks with 300–500 "
             "households; spopt has no upper bound and no notion of communities, so it may "
             "cross them — last column). Times are wall clock, with the process's CPU time in "
