@@ -16,6 +16,10 @@ def record_login(user: User) -> None:
     record(user, "login", user, station_id=user.station_id)
 
 
+def record_logout(user: User) -> None:
+    record(user, "logout", user, station_id=user.station_id)
+
+
 def record_failed_login(username: str, locked: bool) -> None:
     record(
         None,
@@ -60,3 +64,34 @@ def create_user(actor: Any, *, username: str, password: str, role: str, **fields
         user.save()
         record(actor, "create_user", user, station_id=user.station_id, detail={"role": role})
     return user
+
+
+def unlock_account(actor: Any, user: User) -> None:
+    """Lift a lockout after failed logins (the person called the security admin)."""
+    from axes.utils import reset
+
+    with transaction.atomic():
+        reset(username=user.username)
+        record(actor, "unlock_account", user, station_id=user.station_id)
+
+
+def set_active(actor: Any, user: User, active: bool) -> None:
+    """Disable an account (someone left) or enable it again; a disabled account cannot log in."""
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        record(
+            actor,
+            "enable_account" if active else "disable_account",
+            user,
+            station_id=user.station_id,
+        )
+
+
+def reset_password(actor: Any, user: User, password: str) -> None:
+    """Set a new password chosen by the security admin (validated like any other)."""
+    password_validation.validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        record(actor, "reset_password", user, station_id=user.station_id)

@@ -63,3 +63,7 @@ class UserForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return data
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(label=_("New password"), widget=forms.PasswordInput)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("language/", views.set_language_view, name="language"),
     path("tokens/", views.tokens, name="tokens"),
     path("users/", views.users, name="users"),
+    path("users/<int:user_id>/", views.account_action, name="account_action"),
 ]

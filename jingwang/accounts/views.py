@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jingwang.accounts import actions
-from jingwang.accounts.forms import LanguageForm, TokenForm, UserForm
+from jingwang.accounts.forms import LanguageForm, PasswordForm, TokenForm, UserForm
 from jingwang.accounts.models import User
 from jingwang.accounts.roles import GRID_ROLES, Perm, Role, has_perm
 from jingwang.accounts.scope import require, station_ids
@@ -64,6 +66,8 @@ def locked_out(
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        actions.record_logout(request.user)
     logout(request)
     return redirect("accounts:login")
 
@@ -157,4 +161,48 @@ def users(request: HttpRequest) -> HttpResponse:
         )
         return redirect("accounts:users")
     accounts = User.objects.select_related("station", "bureau").order_by("username")
-    return render(request, "accounts/users.html", {"form": form, "accounts": accounts})
+    locked = set(
+        AccessAttempt.objects.filter(
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+        ).values_list("username", flat=True)
+    )
+    context = {
+        "form": form,
+        "accounts": accounts,
+        "locked": locked,
+        "password_form": PasswordForm(),
+    }
+    return render(request, "accounts/users.html", context)
+
+
+@require_POST
+def account_action(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Unlock, disable, enable or set a new password for one account (security admin)."""
+    require(request.user, Perm.ACCOUNTS_MANAGE)
+    account = User.objects.filter(id=user_id).first()
+    if account is None:
+        raise Http404()
+    verb = request.POST.get("verb", "")
+    if verb == "unlock":
+        actions.unlock_account(request.user, account)
+        messages.success(request, _("%(name)s can log in again.") % {"name": account.username})
+    elif verb in {"disable", "enable"} and account != request.user:
+        actions.set_active(request.user, account, verb == "enable")
+        messages.success(
+            request, _("The account %(name)s was updated.") % {"name": account.username}
+        )
+    elif verb == "password":
+        form = PasswordForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.reset_password(request.user, account, form.cleaned_data["password"])
+            except ValidationError as error:
+                for message in error.messages:
+                    messages.error(request, f"{account.username}: {message}")
+            else:
+                messages.success(
+                    request, _("The password of %(name)s was changed.") % {"name": account.username}
+                )
+        else:
+            messages.error(request, _("Type the new password."))
+    return redirect("accounts:users")
