@@ -62,3 +62,24 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "jw_" + secrets.token_urlsafe(32)
+
+
+class IdempotentRequest(models.Model):
+    """The answer to an API create sent with an ``Idempotency-Key``, kept so a retry of the
+    same request gets the same answer instead of making a duplicate."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    path = models.CharField(max_length=300)
+    digest = models.CharField(max_length=64)  # SHA-256 of the request body
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}"

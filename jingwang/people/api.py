@@ -6,6 +6,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import field_validator
 
+from jingwang.accounts.idempotency import idempotent
 from jingwang.accounts.roles import Perm
 from jingwang.accounts.scope import require
 from jingwang.lib import pii
@@ -109,7 +110,12 @@ def unmask(request: HttpRequest, person_id: int) -> dict[str, object]:
 
 @router.post("/", response={201: PersonOut})
 def create(request: HttpRequest, payload: PersonIn) -> Status:
+    """Add a person. Send an Idempotency-Key header to make retries safe."""
     require(request.user, Perm.PEOPLE_MANAGE)
+    return idempotent(request, lambda: _create(request, payload))
+
+
+def _create(request: HttpRequest, payload: PersonIn) -> Status:
     station = access_station(request.user, payload.station, perm=Perm.PEOPLE_MANAGE)
     if (
         payload.id_number
