@@ -35,6 +35,7 @@ test: $(BIN)/jingwang messages
 lint: $(BIN)/jingwang
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	JINGWANG_INSECURE_DEV_KEYS=1 $(BIN)/mypy jingwang tests
 
 bench: $(BIN)/jingwang
 	$(BIN)/python bench/locate.py

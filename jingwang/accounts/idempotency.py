@@ -14,17 +14,17 @@ from collections.abc import Callable
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Status
 from ninja.errors import HttpError
 
 from jingwang.accounts.models import IdempotentRequest
+from jingwang.accounts.types import AuthedRequest
 
 HEADER = "Idempotency-Key"
 
 
-def _stored(request: HttpRequest, key: str, digest: str) -> Status | None:
+def _stored(request: AuthedRequest, key: str, digest: str) -> Status | None:
     found = IdempotentRequest.objects.filter(user=request.user, key=key).first()
     if found is None:
         return None
@@ -35,7 +35,7 @@ def _stored(request: HttpRequest, key: str, digest: str) -> Status | None:
     return Status(found.status, found.response)
 
 
-def idempotent(request: HttpRequest, create: Callable[[], Status]) -> Status:
+def idempotent(request: AuthedRequest, create: Callable[[], Status]) -> Status:
     """Run ``create`` once per Idempotency-Key (a call, not a decorator: ninja reads the
     handler's own signature)."""
     key = request.headers.get(HEADER, "").strip()

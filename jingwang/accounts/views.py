@@ -21,6 +21,7 @@ from jingwang.accounts.forms import LanguageForm, PasswordForm, TokenForm, UserF
 from jingwang.accounts.models import User
 from jingwang.accounts.roles import GRID_ROLES, Perm, Role, has_perm
 from jingwang.accounts.scope import require, station_ids
+from jingwang.accounts.types import AuthedRequest
 
 
 def _safe_next(request: HttpRequest, target: str | None) -> str:
@@ -89,7 +90,7 @@ def set_language_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     from jingwang.people.queries import coverage_gaps
     from jingwang.territory.models import Station
     from jingwang.territory.queries import grids_visible_to
@@ -120,7 +121,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/home.html", context)
 
 
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthedRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     new_key = None
     if request.method == "POST":
@@ -142,7 +143,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/tokens.html", context)
 
 
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: AuthedRequest) -> HttpResponse:
     require(request.user, Perm.ACCOUNTS_MANAGE)
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -176,7 +177,7 @@ def users(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def account_action(request: HttpRequest, user_id: int) -> HttpResponse:
+def account_action(request: AuthedRequest, user_id: int) -> HttpResponse:
     """Unlock, disable, enable or set a new password for one account (security admin)."""
     require(request.user, Perm.ACCOUNTS_MANAGE)
     account = User.objects.filter(id=user_id).first()

@@ -954,8 +954,8 @@ def _build_grids(
                 return (math.degrees(math.atan2(x, y)) + 90) % 360
 
             pool.sort(key=from_west)
-            half = (len(pool) + 1) // 2
-            groups.append(pool[:half] if district.side == "north" else pool[half:])
+            cut = (len(pool) + 1) // 2
+            groups.append(pool[:cut] if district.side == "north" else pool[cut:])
 
     for d, (district, members) in enumerate(zip(spec.districts, groups, strict=True), start=1):
         d_code = f"{spec.code}-D{d:02d}"

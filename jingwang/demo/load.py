@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -26,6 +26,8 @@ from jingwang.territory.models import (
     Shaped,
     Station,
 )
+
+_S = TypeVar("_S", bound=Shaped)
 
 
 class DemoConflict(Exception):
@@ -97,7 +99,7 @@ def _check_conflicts(demo: Demo) -> None:
         raise DemoConflict(taken)
 
 
-def _shaped(row: Shaped, data: Any) -> Shaped:
+def _shaped(row: _S, data: Any) -> _S:
     row.set_geometry(data.geometry)
     row.households = data.households
     row.population = data.population
@@ -187,13 +189,13 @@ def _write(demo: Demo) -> None:
 
         people = []
         for p in data.people:
-            account = people_of.get(p.key)
+            person_account = people_of.get(p.key)
             person = Person(
                 station=station,
                 kind=p.kind,
                 name=p.name,
                 badge_number=p.badge_number,
-                user=users[account.username] if account else None,
+                user=users[person_account.username] if person_account else None,
             )
             person.set_id_number(p.id_number)
             person.set_phone(p.phone)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import shapely
 from pyproj import Geod
@@ -72,7 +73,7 @@ def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
 
 
 def geometry_gcj02_to_wgs84(geometry: shapely.Geometry) -> shapely.Geometry:
-    def convert(coords):  # type: ignore[no-untyped-def]
+    def convert(coords: Iterable[Iterable[float]]) -> list[tuple[float, float]]:
         return [gcj02_to_wgs84(float(x), float(y)) for x, y in coords]
 
     return shapely.transform(geometry, convert)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 _SPLIT = 2  # children per axis when a cell is refined (a power of two keeps the edges exact)
 _CELLS_PER_GRID = 16  # level-0 raster cells per polygon
@@ -252,8 +253,8 @@ class GridIndex:
         if not (np.all(np.diff(xs) > 0) and np.all(np.diff(ys) > 0)):
             cols, rows = 1, 1  # a layer a few ulps wide: one cell, the exact checks do the rest
             xs, ys = np.array([minx, maxx]), np.array([miny, maxy])
-        col, row = np.meshgrid(np.arange(cols), np.arange(rows))
-        col, row = col.ravel(), row.ravel()
+        col_grid, row_grid = np.meshgrid(np.arange(cols), np.arange(rows))
+        col, row = col_grid.ravel(), row_grid.ravel()
         boxes = shapely.box(xs[col], ys[row], xs[col + 1], ys[row + 1])
         pair_cell, pair_poly = shapely.STRtree(self._geoms).query(boxes, predicate="intersects")
         order = np.lexsort((pair_poly, pair_cell))
@@ -262,7 +263,8 @@ class GridIndex:
         areas = shapely.area(self._geoms)
         budget = max(_CELL_BUDGET * n, _MIN_BUDGET) - len(found.codes)
         col, row = col[found.ambiguous], row[found.ambiguous]
-        leaf_ptr, leaf_cand = [np.zeros(1, dtype=np.int64)], []
+        leaf_ptr: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        leaf_cand: list[np.ndarray] = []
         while True:
             split = np.zeros(len(col), dtype=bool)
             next_xs, next_ys = _split_edges(xs), _split_edges(ys)
@@ -357,7 +359,7 @@ class GridIndex:
                     return int(self._keys[position])
         return None
 
-    def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    def locate_many(self, lons: ArrayLike, lats: ArrayLike) -> np.ndarray:
         """int64 keys, one per point; -1 where no grid covers the point."""
         x = np.asarray(lons, dtype=np.float64).ravel()
         y = np.asarray(lats, dtype=np.float64).ravel()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
@@ -9,6 +8,7 @@ from pydantic import field_validator
 from jingwang.accounts.idempotency import idempotent
 from jingwang.accounts.roles import Perm
 from jingwang.accounts.scope import require
+from jingwang.accounts.types import AuthedRequest
 from jingwang.lib import pii
 from jingwang.people import actions
 from jingwang.people.models import Person
@@ -84,7 +84,7 @@ def _masked(person: Person) -> dict[str, object]:
 
 @router.get("/", response=list[PersonOut])
 def people(
-    request: HttpRequest, station: str | None = None, kind: Person.Kind | None = None
+    request: AuthedRequest, station: str | None = None, kind: Person.Kind | None = None
 ) -> list[dict[str, object]]:
     require(request.user, Perm.PEOPLE_VIEW)
     rows = people_visible_to(request.user)
@@ -96,12 +96,12 @@ def people(
 
 
 @router.get("/{person_id}", response=PersonOut)
-def person(request: HttpRequest, person_id: int) -> dict[str, object]:
+def person(request: AuthedRequest, person_id: int) -> dict[str, object]:
     return _masked(access_person(request.user, person_id))
 
 
 @router.post("/{person_id}/unmask", response=PersonOut)
-def unmask(request: HttpRequest, person_id: int) -> dict[str, object]:
+def unmask(request: AuthedRequest, person_id: int) -> dict[str, object]:
     found = access_person(request.user, person_id)
     require(request.user, Perm.PII_UNMASK)
     revealed = actions.unmask_person(request.user, found)
@@ -109,13 +109,13 @@ def unmask(request: HttpRequest, person_id: int) -> dict[str, object]:
 
 
 @router.post("/", response={201: PersonOut})
-def create(request: HttpRequest, payload: PersonIn) -> Status:
+def create(request: AuthedRequest, payload: PersonIn) -> Status:
     """Add a person. Send an Idempotency-Key header to make retries safe."""
     require(request.user, Perm.PEOPLE_MANAGE)
     return idempotent(request, lambda: _create(request, payload))
 
 
-def _create(request: HttpRequest, payload: PersonIn) -> Status:
+def _create(request: AuthedRequest, payload: PersonIn) -> Status:
     station = access_station(request.user, payload.station, perm=Perm.PEOPLE_MANAGE)
     if (
         payload.id_number

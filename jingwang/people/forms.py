@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jingwang.lib import pii
 from jingwang.people.models import CommitteePost, GridAssignment, Person
+from jingwang.territory.models import Community, Grid
 
 
 class PersonForm(forms.Form):
@@ -51,17 +52,23 @@ class PersonForm(forms.Form):
         return value
 
 
+class GridChoiceField(forms.ModelChoiceField):
+    """Grids labelled with their code, name and level."""
+
+    def label_from_instance(self, obj: Grid) -> str:
+        return f"{obj.code} {obj.name} ({obj.get_level_display()})"
+
+
 class AssignmentForm(forms.Form):
-    grid = forms.ModelChoiceField(label=_("Grid"), queryset=None)  # type: ignore[arg-type]
+    grid = GridChoiceField(label=_("Grid"), queryset=None)
     role = forms.ChoiceField(label=_("Role"), choices=GridAssignment.Role.choices)
 
     def __init__(self, *args: Any, grids: Any, person: Person, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.person = person
-        self.fields["grid"].queryset = grids  # type: ignore[attr-defined]
-        self.fields["grid"].label_from_instance = lambda g: (
-            f"{g.code} {g.name} ({g.get_level_display()})"
-        )  # type: ignore[attr-defined]
+        field = self.fields["grid"]  # a deep copy of the class attribute above
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = grids
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -88,7 +95,9 @@ class AssignmentForm(forms.Form):
 
 
 class CommitteePostForm(forms.Form):
-    community = forms.ModelChoiceField(label=_("Village or community"), queryset=None)  # type: ignore[arg-type]
+    community: forms.ModelChoiceField[Community] = forms.ModelChoiceField(
+        label=_("Village or community"), queryset=None
+    )
     title = forms.CharField(
         label=_("Post"), max_length=50, help_text=_("For example: deputy secretary")
     )
@@ -97,7 +106,9 @@ class CommitteePostForm(forms.Form):
     def __init__(self, *args: Any, communities: Any, person: Person, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.person = person
-        self.fields["community"].queryset = communities  # type: ignore[attr-defined]
+        field = self.fields["community"]  # a deep copy of the class attribute above
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = communities
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

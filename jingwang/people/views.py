@@ -143,8 +143,8 @@ def add_assignment(request: HttpRequest, person_id: int) -> HttpResponse:
         messages.success(request, _("The assignment was added."))
     else:
         for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+            for error in errors:  # ErrorList yields str; its stubs also allow ValidationError
+                messages.error(request, str(error))
     return redirect("people:person", person_id=person.id)
 
 
@@ -178,8 +178,8 @@ def add_post(request: HttpRequest, person_id: int) -> HttpResponse:
         messages.success(request, _("The committee post was recorded."))
     else:
         for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+            for error in errors:  # ErrorList yields str; its stubs also allow ValidationError
+                messages.error(request, str(error))
     return redirect("people:person", person_id=person.id)
 
 
@@ -253,14 +253,12 @@ def resolve_reassignment(request: HttpRequest, item_id: int) -> HttpResponse:
     )
     if item is None:
         raise Http404()
-    assign = request.POST.get("assign") == "suggested" and item.suggested_grid is not None
-    actions.resolve_reassignment(
-        request.user, item, assign_to=item.suggested_grid if assign else None
-    )
-    if assign:
+    grid = item.suggested_grid if request.POST.get("assign") == "suggested" else None
+    actions.resolve_reassignment(request.user, item, assign_to=grid)
+    if grid is not None:
         messages.success(
             request,
             _("%(name)s is now assigned to %(grid)s.")
-            % {"name": item.person.name, "grid": item.suggested_grid.code},
+            % {"name": item.person.name, "grid": grid.code},
         )
     return redirect(f"{reverse('people:coverage')}?station={item.person.station.code}")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models.options import Options
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -276,7 +277,7 @@ def _write(station: Station, kind: str, rows: list[files.Row]) -> tuple[int, int
             value = getattr(row, name)
             if value is not None:
                 setattr(obj, name, value)
-        if kind == files.BASE_UNIT:
+        if isinstance(obj, BaseUnit):  # the same as kind == files.BASE_UNIT
             if row.community not in communities:
                 raise _CommunityGone()
             obj.community_id = communities[row.community]
@@ -300,6 +301,14 @@ def _write(station: Station, kind: str, rows: list[files.Row]) -> tuple[int, int
     return len(created), len(updated)
 
 
+def _column(meta: Options[Any], name: str) -> tuple[models.Field[Any, Any], str]:
+    """A concrete field and its column name (a reverse relation or a generic key has none)."""
+    found = meta.get_field(name)
+    if not isinstance(found, models.Field) or found.column is None:
+        raise ValueError(f"{meta.label}.{name} is not a column")
+    return found, found.column
+
+
 def _update_many(model: type[models.Model], objs: list[Any], fields: list[str]) -> None:
     """UPDATE … WHERE id = %s for each row, in one executemany.
 
@@ -311,15 +320,15 @@ def _update_many(model: type[models.Model], objs: list[Any], fields: list[str]) 
         return
     connection = connections[router.db_for_write(model)]
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
+    columns = [_column(meta, name) for name in fields]
     quote = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
         quote(meta.db_table),
-        ", ".join(f"{quote(column.column)} = %s" for column in columns),
-        quote(meta.pk.column),
+        ", ".join(f"{quote(name)} = %s" for _field, name in columns),
+        quote(_column(meta, meta.pk.name)[1]),
     )
     params = [
-        [column.get_db_prep_save(getattr(obj, column.attname), connection) for column in columns]
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field, _ in columns]
         + [obj.pk]
         for obj in objs
     ]

@@ -99,7 +99,9 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, units: set[str], blocks: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.units = units
-        self.fields["block"].choices = [(block, block) for block in blocks]
+        field = self.fields["block"]  # a deep copy of the class attribute above
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(block, block) for block in blocks]
 
     def clean_unit(self) -> str:
         code = self.cleaned_data["unit"].strip()

@@ -111,13 +111,14 @@ def current_assignment(station: Station, rows: Sequence[BaseUnit]) -> dict[str, 
         for group in siblings.values():
             for i, grid in enumerate(sorted(group, key=lambda g: g.code)):
                 labels[grid.id] = f"{letter}{i + 1:03d}"
-    assignment = {}
+    assignment: dict[str, str] = {}
     for unit in rows:
         point = unit.geometry.point_on_surface()
         key = index.locate(point.x, point.y)
         if key is None:
             continue
-        chain, node = [], grids[leaves[key].id]
+        chain: list[str] = []
+        node: Grid | None = grids[leaves[key].id]
         while node is not None:
             chain.append(labels[node.id])
             node = grids.get(node.parent_id) if node.parent_id else None
@@ -145,7 +146,7 @@ def build_grids(
     by_code = {unit.code: unit for unit in rows}
     communities = {c.code: c for c in Community.objects.filter(station=station)}
     created: dict[str, Grid] = {}
-    counters: dict[tuple[str, str], int] = Counter()
+    counters: Counter[tuple[str, str]] = Counter()
     for level in LEVELS:
         members: dict[str, list[BaseUnit]] = defaultdict(list)
         for code, region in plan.assignment[level].items():

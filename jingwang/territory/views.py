@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -77,7 +78,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
         level = "block"
     grids = grids_visible_to(request.user).filter(station=station, level=level) if station else []
     communities = communities_visible_to(request.user).filter(station=station) if station else []
-    data = {
+    data: dict[str, Any] = {
         "grids": {"type": "FeatureCollection", "features": [grid_feature(g) for g in grids]},
         "communities": {
             "type": "FeatureCollection",
@@ -130,7 +131,7 @@ def grid_view(request: HttpRequest, grid_id: int) -> HttpResponse:
     chain = ancestors(grid)
     visible_ids = set(grids_visible_to(request.user, current=False).values_list("id", flat=True))
     assignments = open_assignments(Grid.objects.filter(id__in=[grid.id, *[g.id for g in chain]]))
-    data = {
+    data: dict[str, Any] = {
         "grids": {"type": "FeatureCollection", "features": [grid_feature(grid)]},
         "children": {
             "type": "FeatureCollection",
@@ -273,7 +274,9 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
     flagged = {i for v in plan.violations if v.level == "block" for i in v.ids}
     mine = plan.measures["levels"]["block"]
     theirs = current.measures["levels"]["block"] if current else {}
-    measures = [(label, theirs.get(key), mine.get(key), key) for key, label in MEASURE_ROWS]
+    measures: list[tuple[str | Promise, Any, Any, str]] = [
+        (label, theirs.get(key), mine.get(key), key) for key, label in MEASURE_ROWS
+    ]
     measures.append(
         (
             _("Constraints not met"),
@@ -347,8 +350,8 @@ def division_move(request: HttpRequest, proposal_id: int) -> HttpResponse:
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+            for message in errors:  # ErrorList yields str; its stubs also allow ValidationError
+                messages.error(request, f"{label}: {message}" if label else str(message))
     return redirect("territory:division", proposal_id=proposal.id)
 
 

@@ -39,6 +39,7 @@ def test_verify_reports_the_first_altered_row(world):
     make_events(world)
     tamper("UPDATE audit_auditevent SET actor_name = %s WHERE seq = %s", ["mallory", 3])
     checked, broken = verify()
+    assert broken is not None
     assert checked == 2 and broken.seq == 3 and broken.reason == "hash"
     with pytest.raises(CommandError, match="broken at event 3"):
         call_command("audit", "verify")
@@ -48,6 +49,7 @@ def test_verify_reports_a_removed_row(world):
     make_events(world)
     tamper("DELETE FROM audit_auditevent WHERE seq = %s", [4])
     _, broken = verify()
+    assert broken is not None
     assert broken.seq == 4 and broken.reason == "missing"
 
 
@@ -55,6 +57,7 @@ def test_verify_reports_removed_newest_rows(world):
     make_events(world)
     tamper("DELETE FROM audit_auditevent WHERE seq = %s", [5])
     _, broken = verify()
+    assert broken is not None
     assert broken.seq == 5 and broken.reason == "truncated"
 
 

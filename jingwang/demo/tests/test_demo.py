@@ -152,6 +152,7 @@ def test_grid_hierarchy_is_complete_and_consistent(code: str) -> None:
         if g.level == "district":
             assert g.parent is None and g.community is None
             continue
+        assert g.parent is not None
         parent = grids[g.parent]  # the parent exists, one level up, in the same station
         assert LEVELS.index(parent.level) == LEVELS.index(g.level) - 1
         assert g.code.startswith(parent.code + "-")
@@ -209,6 +210,7 @@ def test_blocks_are_contiguous_and_within_their_household_range(code: str) -> No
     for g in station.grids:
         if g.level != "block":
             continue
+        assert g.community is not None
         _target, low, high = URBAN_BLOCK if kind[g.community] == "urban" else RURAL_BLOCK
         assert low <= g.households <= high, (g.code, g.households)
         assert g.geometry.geom_type == "Polygon"  # contiguous
@@ -217,7 +219,7 @@ def test_blocks_are_contiguous_and_within_their_household_range(code: str) -> No
 def test_clusters_are_one_unit_or_two_adjacent_ones() -> None:
     for station in demo().stations:
         units = {u.code: u for u in station.units}
-        sizes = Counter()
+        sizes: Counter[int] = Counter()
         for g in station.grids:
             if g.level != "cluster":
                 continue
@@ -309,14 +311,20 @@ def test_accounts_one_per_role_linked_to_their_people() -> None:
     assert accounts["lx_suozhang"].station == "LX"
     people = {p.key: p for s in demo().stations for p in s.people}
     station = tc()
-    assigned = defaultdict(set)
+    assigned: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
     for a in station.assignments:
         assigned[a.person].add((a.role, {g.code: g.level for g in station.grids}[a.grid]))
-    assert ("community_officer", "sector") in assigned[accounts["minjing"].person]
-    assert ("grid_worker", "block") in assigned[accounts["wanggeyuan"].person]
-    assert ("volunteer", "block") in assigned[accounts["yijing"].person]
-    assert people[accounts["tiaojieyuan"].person].kind == "mediator"
-    assert people[accounts["fujing"].person].kind == "auxiliary"
+
+    def person_of(username: str) -> str:
+        key = accounts[username].person
+        assert key is not None, username
+        return key
+
+    assert ("community_officer", "sector") in assigned[person_of("minjing")]
+    assert ("grid_worker", "block") in assigned[person_of("wanggeyuan")]
+    assert ("volunteer", "block") in assigned[person_of("yijing")]
+    assert people[person_of("tiaojieyuan")].kind == "mediator"
+    assert people[person_of("fujing")].kind == "auxiliary"
     assert accounts["juzhang"].bureau and accounts["juzhang"].person is None
 
 
@@ -346,7 +354,7 @@ MODELS = [Bureau, Station, Community, BaseUnit, GridVersion, Grid, Person, GridA
 
 
 def row_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in MODELS}
+    return {model.__name__: model._default_manager.count() for model in MODELS}
 
 
 @pytest.mark.django_db
@@ -367,14 +375,16 @@ def test_command_loads_once_and_prints_every_account() -> None:
         "village": 13,
         "urban": 10,
     }
-    assert station.current_version().number == 1
+    current = station.current_version()
+    assert current is not None and current.number == 1
 
     # What was stored is what was generated: shapes, figures, personal data.
     grid = Grid.objects.get(code="TC-D01-S01-B01")
     generated = {g.code: g for g in tc().grids}["TC-D01-S01-B01"]
     assert grid.geometry.equals(generated.geometry) and grid.geometry.is_valid
     assert (grid.households, grid.population) == (generated.households, generated.population)
-    assert grid.parent.code == "TC-D01-S01" and grid.community.name == "东街社区"
+    assert grid.parent is not None and grid.parent.code == "TC-D01-S01"
+    assert grid.community is not None and grid.community.name == "东街社区"
     assert math.isclose(grid.area_km2, area_km2(generated.geometry), abs_tol=1e-6)
     minjing = User.objects.get(username="minjing")
     person = minjing.person

@@ -92,12 +92,12 @@ def jittered_grid(rng: np.random.Generator, cols: int, rows: int, straight: bool
         px, py = np.meshgrid(np.arange(cols + 1) * size, np.arange(rows + 1) * size)
         px = px + rng.integers(-size // 3, size // 3 + 1, px.shape)
         py = py + rng.integers(-size // 3, size // 3 + 1, py.shape)
-    px, py = LON + px * STEP, LAT + py * STEP
+    lon, lat = LON + px * STEP, LAT + py * STEP
     cells = []
     for r in range(rows):
         for c in range(cols):
             corners = [(r, c), (r, c + 1), (r + 1, c + 1), (r + 1, c)]
-            cells.append(shapely.Polygon([(px[i, j], py[i, j]) for i, j in corners]))
+            cells.append(shapely.Polygon([(lon[i, j], lat[i, j]) for i, j in corners]))
     return cells
 
 

@@ -68,11 +68,13 @@ def test_chief_proposes_compares_and_applies_a_division(world, units):
         u.households for u in units
     )
     assert all(
-        g.parent.level == Grid.LEVEL_ORDER[Grid.LEVEL_ORDER.index(g.level) - 1]
+        g.parent is not None
+        and g.parent.level == Grid.LEVEL_ORDER[Grid.LEVEL_ORDER.index(g.level) - 1]
         for g in grids.exclude(level="district")
     )
     # Blocks never cross a community boundary.
     for block in grids.filter(level="block"):
+        assert block.community is not None
         assert block.community.code in {"C01", "C02"}
         assert block.geometry.within(block.community.geometry.buffer(1e-9))
     # The point index follows the new grids.
@@ -89,6 +91,7 @@ def test_people_follow_grids_that_keep_their_ground_and_the_rest_are_listed(worl
     client.post(f"/territory/divisions/{first.id}/apply/", {"revision": first.revision})
     v2 = GridVersion.objects.get(station=world.station, is_current=True)
     block = Grid.objects.filter(version=v2, level="block").order_by("code").first()
+    assert block is not None
     worker = world.people["grid_worker"]
     GridAssignment.objects.filter(person=worker).update(ended_at="2026-01-01")
     GridAssignment.objects.create(person=worker, grid=block, role="grid_worker")
@@ -97,6 +100,7 @@ def test_people_follow_grids_that_keep_their_ground_and_the_rest_are_listed(worl
     # The same policy and seed give the same plan: every grid keeps its ground.
     propose(client, seed=1)
     same = DivisionProposal.objects.order_by("-number").first()
+    assert same is not None
     client.post(f"/territory/divisions/{same.id}/apply/", {"revision": same.revision})
     v3 = GridVersion.objects.get(station=world.station, is_current=True)
     carried = GridAssignment.objects.get(person=worker, ended_at__isnull=True)
@@ -112,9 +116,11 @@ def test_people_follow_grids_that_keep_their_ground_and_the_rest_are_listed(worl
         urban_households_max=250,
     )
     smaller = DivisionProposal.objects.order_by("-number").first()
+    assert smaller is not None
     client.post(f"/territory/divisions/{smaller.id}/apply/", {"revision": smaller.revision})
     item = Reassignment.objects.get(person=worker)
-    assert item.old_grid == carried.grid and item.suggested_grid.version.is_current
+    assert item.old_grid == carried.grid
+    assert item.suggested_grid is not None and item.suggested_grid.version.is_current
     assert not GridAssignment.objects.filter(person=worker, ended_at__isnull=True).exists()
     client.cookies["jingwang_language"] = "en"
     page = client.get("/people/coverage/?station=TC").content.decode()

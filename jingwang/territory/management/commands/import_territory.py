@@ -63,17 +63,20 @@ class Command(BaseCommand):
                 }
             )
             return
-        for error in report.errors:
-            if error.row is None:
-                line = _("file: %(message)s") % {"message": error.message}
-            elif error.field:
+        for problem in report.errors:
+            if problem.row is None:
+                line = _("file: %(message)s") % {"message": problem.message}
+            elif problem.field:
                 line = _("row %(row)s, field %(field)s: %(message)s") % {
-                    "row": error.row,
-                    "field": error.field,
-                    "message": error.message,
+                    "row": problem.row,
+                    "field": problem.field,
+                    "message": problem.message,
                 }
             else:
-                line = _("row %(row)s: %(message)s") % {"row": error.row, "message": error.message}
+                line = _("row %(row)s: %(message)s") % {
+                    "row": problem.row,
+                    "message": problem.message,
+                }
             self.stdout.write(line)
         raise CommandError(
             ngettext(
