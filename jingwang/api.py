@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,6 +39,8 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=[TokenAuth(), django_auth],
     docs_url="/docs",
+    # The schema and its browser are pages like any other: only for logged-in users.
+    docs_decorator=login_required,
     openapi_url="/openapi.json",
 )
 

@@ -123,3 +123,10 @@ def test_anonymous_is_sent_to_login_and_api_answers_401(client, world):
     api = client.get("/api/v1/territory/grids")
     assert api.status_code == 401
     assert api.json()["errors"][0]["message"]
+
+
+def test_api_documentation_needs_a_login(client, world):
+    for url in ("/api/v1/docs", "/api/v1/openapi.json"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        assert world.client("auditor").get(url).status_code == 200
