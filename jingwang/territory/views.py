@@ -20,7 +20,7 @@ from jingwang.accounts.scope import require, station_ids
 from jingwang.people.queries import open_assignments
 from jingwang.territory import actions, planning
 from jingwang.territory.forms import DivisionForm, MoveForm
-from jingwang.territory.models import DivisionProposal, Grid
+from jingwang.territory.models import BaseUnit, DivisionProposal, Grid
 from jingwang.territory.queries import (
     access_grid,
     access_station,
@@ -303,7 +303,7 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
             }
             for v in plan.violations
         ],
-        "regions": plan.regions("block"),
+        "regions": [(r, BaseUnit.Kind(r.kind).label) for r in plan.regions("block")],
         "move_form": form,
         "unit_codes": sorted(u.code for u in units),
         "editable": proposal.status == DivisionProposal.Status.PROPOSED,
