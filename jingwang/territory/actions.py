@@ -372,7 +372,9 @@ def propose_division(
             number=(last.number + 1) if last else 1,
             seed=seed,
             policy=plan.policy.to_dict(),
-            plan=planning.plan_to_json(plan),
+            plan=planning.plan_to_json(
+                plan, planning.compare_current(station, rows, units, plan.policy)
+            ),
             created_by=getattr(actor, "username", "") or "system",
         )
         record(
@@ -401,7 +403,7 @@ def move_base_unit(
                 _("This move is not possible: %(reason)s") % {"reason": error}
             ) from error
         old_block = plan.assignment["block"].get(unit_code)
-        current.plan = planning.plan_to_json(moved)
+        current.plan = planning.plan_to_json(moved, current.plan.get("current"))
         current.revision += 1
         current.save(update_fields=["plan", "revision"])
         record(

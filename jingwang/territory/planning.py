@@ -54,9 +54,10 @@ def station_units(station: Station) -> tuple[list[BaseUnit], list[division.BaseU
     return rows, division.project_lonlat(units)
 
 
-def plan_to_json(plan: division.Plan) -> dict[str, Any]:
-    """What a proposal keeps: the cluster of each unit (every level follows from the ids),
-    the notes of the engine, and the measures and violations to list without re-measuring."""
+def plan_to_json(plan: division.Plan, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a proposal keeps: the cluster of each unit (every level follows from the ids), the
+    notes of the engine, and what its page shows without re-measuring: the measures, the
+    violations, the blocks, and the current grids' measures it was compared with."""
     return {
         "seed": plan.seed,
         "policy": plan.policy.to_dict(),
@@ -64,6 +65,26 @@ def plan_to_json(plan: division.Plan) -> dict[str, Any]:
         "notes": [note.to_dict() for note in plan.notes],
         "measures": plan.measures,
         "violations": [violation.to_dict() for violation in plan.violations],
+        "blocks": [region.to_dict() for region in plan.regions("block")],
+        "current": current,
+    }
+
+
+def compare_current(
+    station: Station,
+    rows: Sequence[BaseUnit],
+    units: Sequence[division.BaseUnit],
+    policy: division.Policy,
+) -> dict[str, Any] | None:
+    """The current grids measured like a proposal, stamped with their version."""
+    version = station.current_version()
+    evaluation = measure_current(station, rows, units, policy)
+    if version is None or evaluation is None:
+        return None
+    return {
+        "version": version.pk,
+        "blocks": evaluation.measures["levels"]["block"],
+        "violations": len(evaluation.violations),
     }
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from jingwang.accounts.roles import Perm, has_perm
 from jingwang.accounts.scope import require, station_ids
+from jingwang.lib import division
 from jingwang.people.queries import open_assignments
 from jingwang.territory import actions, planning
 from jingwang.territory.forms import DivisionForm, MoveForm
@@ -240,26 +241,27 @@ def _proposal(request: HttpRequest, proposal_id: int) -> DivisionProposal:
     return proposal
 
 
-def _block_features(plan: Any, rows: list[Any], flagged: set[str]) -> list[dict[str, Any]]:
+def _block_features(
+    blocks: list[dict[str, Any]], rows: list[BaseUnit], flagged: set[str]
+) -> list[dict[str, Any]]:
     by_code = {unit.code: unit for unit in rows}
-    members: dict[str, list[Any]] = {}
-    for code, block in plan.assignment["block"].items():
-        members.setdefault(block, []).append(by_code[code])
     features = []
-    for region in plan.regions("block"):
-        shape = shapely.union_all([unit.geometry for unit in members.get(region.id, [])])
+    for block in blocks:
+        shape = shapely.union_all(
+            [by_code[code].geometry for code in block["units"] if code in by_code]
+        )
         features.append(
             {
                 "type": "Feature",
                 "geometry": map_geometry(shape),
                 "properties": {
-                    "code": region.id,
+                    "code": block["id"],
                     "name": "",
                     "level": "block",
                     "level_label": str(Grid.Level.BLOCK.label),
-                    "households": region.households,
-                    "population": region.population,
-                    "flagged": region.id in flagged,
+                    "households": block["households"],
+                    "population": block["population"],
+                    "flagged": block["id"] in flagged,
                 },
             }
         )
@@ -267,28 +269,35 @@ def _block_features(plan: Any, rows: list[Any], flagged: set[str]) -> list[dict[
 
 
 def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """A proposal beside the current grids. Reads what the proposal stored; re-measures the
+    current grids only when they changed since the proposal was measured against them."""
     proposal = _proposal(request, proposal_id)
-    rows, units = planning.station_units(proposal.station)
-    plan = planning.plan_from_json(proposal.plan, units)
-    current = planning.measure_current(proposal.station, rows, units, plan.policy)
-    flagged = {i for v in plan.violations if v.level == "block" for i in v.ids}
-    mine = plan.measures["levels"]["block"]
-    theirs = current.measures["levels"]["block"] if current else {}
+    data = proposal.plan
+    rows = list(BaseUnit.objects.filter(station=proposal.station).order_by("code"))
+    version = proposal.station.current_version()
+    current = data.get("current")
+    if version is not None and (current is None or current["version"] != version.pk):
+        shaped, units = planning.station_units(proposal.station)
+        policy = division.Policy.from_dict(data["policy"])
+        current = planning.compare_current(proposal.station, shaped, units, policy)
+    theirs = current["blocks"] if current else {}
+    mine = data["measures"]["levels"]["block"]
     measures: list[tuple[str | Promise, Any, Any, str]] = [
         (label, theirs.get(key), mine.get(key), key) for key, label in MEASURE_ROWS
     ]
     measures.append(
         (
             _("Constraints not met"),
-            len(current.violations) if current else None,
-            len(plan.violations),
+            current["violations"] if current else None,
+            len(data["violations"]),
             "violations",
         )
     )
+    flagged = {i for v in data["violations"] if v.get("level") == "block" for i in v["ids"]}
     current_blocks = grids_visible_to(request.user).filter(station=proposal.station, level="block")
-    blocks = sorted(set(plan.assignment["block"].values()))
+    block_ids = [block["id"] for block in data["blocks"]]
     form = MoveForm(
-        initial={"revision": proposal.revision}, units={u.code for u in units}, blocks=blocks
+        initial={"revision": proposal.revision}, units={u.code for u in rows}, blocks=block_ids
     )
     context = {
         "proposal": proposal,
@@ -296,16 +305,16 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
         "measures": measures,
         "violations": [
             {
-                "code": v.code,
-                "label": violation_label(v.code),
-                "ids": ", ".join(v.ids),
-                "message": v.message,
+                "code": v["code"],
+                "label": violation_label(v["code"]),
+                "ids": ", ".join(v["ids"]),
+                "message": v["message"],
             }
-            for v in plan.violations
+            for v in data["violations"]
         ],
-        "regions": [(r, BaseUnit.Kind(r.kind).label) for r in plan.regions("block")],
+        "regions": [(block, BaseUnit.Kind(block["kind"]).label) for block in data["blocks"]],
         "move_form": form,
-        "unit_codes": sorted(u.code for u in units),
+        "unit_codes": [u.code for u in rows],
         "editable": proposal.status == DivisionProposal.Status.PROPOSED,
         "current_data": {
             "grids": {
@@ -317,7 +326,7 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
         "proposal_data": {
             "grids": {
                 "type": "FeatureCollection",
-                "features": _block_features(plan, rows, flagged),
+                "features": _block_features(data["blocks"], rows, flagged),
             },
             "tiles": settings.MAP_TILE_URL,
         },
