@@ -95,6 +95,12 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "levels": Grid.Level.choices,
         "map_data": data,
         "grid_count": len(data["grids"]["features"]),
+        "can_divide": has_perm(request.user, Perm.TERRITORY_DIVIDE),
+        "proposals": (
+            DivisionProposal.objects.filter(station=station, status="proposed").count()
+            if station
+            else 0
+        ),
     }
     return render(request, "territory/map.html", context)
 
