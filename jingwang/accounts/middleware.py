@@ -7,8 +7,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
-from jingwang.audit.context import client_ip, ip_of
-
 PUBLIC_PREFIXES = (
     "/accounts/login/",
     "/accounts/language/",
@@ -36,11 +34,7 @@ class LanguageMiddleware:
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
-        token = client_ip.set(ip_of(request))
-        try:
-            response = self.get_response(request)
-        finally:
-            client_ip.reset(token)
+        response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
 

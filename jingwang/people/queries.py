@@ -59,7 +59,10 @@ def coverage_gaps(user: Any, station: Station) -> list[Gap]:
 
     visible = set(grids_visible_to(user).filter(station=station).values_list("id", flat=True))
     grids = list(
-        Grid.objects.filter(station=station, version__is_current=True).only(
+        # Clusters never hold what a block's coverage depends on: skip their shapes.
+        Grid.objects.filter(station=station, version__is_current=True)
+        .exclude(level=Grid.Level.CLUSTER)
+        .only(
             "id", "parent_id", "level", "code", "name", "geometry_wkt", "households", "population"
         )
     )

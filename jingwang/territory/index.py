@@ -29,10 +29,10 @@ def _build(version: GridVersion) -> StationIndex:
     grids = list(
         Grid.objects.filter(version=version)
         .order_by("code")
-        .only("id", "code", "geometry_wkt", "level")
+        .only("id", "code", "geometry_wkt", "level", "parent_id")
     )
     # Locate among the finest grids: a grid with children is covered by them.
-    parents = {grid.parent_id for grid in Grid.objects.filter(version=version).only("parent_id")}
+    parents = {grid.parent_id for grid in grids}
     leaves = [grid for grid in grids if grid.id not in parents]
     index = GridIndex([grid.geometry for grid in leaves], list(range(len(leaves))))
     return StationIndex(index, [grid.id for grid in leaves])

@@ -136,7 +136,11 @@ def grid_view(request: HttpRequest, grid_id: int) -> HttpResponse:
     grid = access_grid(request.user, grid_id)
     children = grids_visible_to(request.user, current=False).filter(parent=grid).order_by("code")
     chain = ancestors(grid)
-    visible_ids = set(grids_visible_to(request.user, current=False).values_list("id", flat=True))
+    visible_ids = set(
+        grids_visible_to(request.user, current=False)
+        .filter(id__in=[g.id for g in chain])
+        .values_list("id", flat=True)
+    )
     assignments = open_assignments(Grid.objects.filter(id__in=[grid.id, *[g.id for g in chain]]))
     data: dict[str, Any] = {
         "grids": {"type": "FeatureCollection", "features": [grid_feature(grid)]},
