@@ -49,3 +49,26 @@ class LoginRequiredMiddleware:
         if not request.user.is_authenticated and not request.path.startswith(PUBLIC_PREFIXES):
             return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+class RefusalAuditMiddleware:
+    """Write the ``denied`` audit events of a request once its response is ready.
+
+    A refusal inside a transaction (a write that turned out not to be allowed) would otherwise
+    be rolled back with it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from jingwang.accounts.scope import collecting_refusals, write_refusals
+
+        with collecting_refusals() as refusals:
+            response = self.get_response(request)
+        if refusals:
+            for refusal in refusals:
+                refusal.detail.setdefault("path", request.path[:200])
+                refusal.detail.setdefault("method", request.method)
+            write_refusals(refusals)
+        return response

@@ -21,6 +21,8 @@ def record(
     outcome: str = AuditEvent.Outcome.OK,
     detail: dict[str, Any] | None = None,
     actor_name: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
 ) -> AuditEvent:
     """Append one event. Runs inside the caller's transaction: if it fails, the action fails."""
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
@@ -35,8 +37,8 @@ def record(
             actor_role=getattr(actor, "role", "") if authenticated else "",
             ip=client_ip.get(),
             action=action,
-            object_type=obj._meta.label_lower if obj is not None else "",
-            object_id=str(obj.pk) if obj is not None else "",
+            object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
+            object_id=object_id or (str(obj.pk) if obj is not None else ""),
             station_id=station_id,
             outcome=outcome,
             detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
