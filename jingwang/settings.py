@@ -47,20 +47,29 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 VAR_DIR = Path(env("JINGWANG_VAR_DIR", str(BASE_DIR / "var")))
-SECRET_KEY = env("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and not env_bool("JINGWANG_INSECURE_DEV_KEYS", False):
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it (or SECRET_KEY_FILE), or set DEBUG=1 for development."
-        )
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+INSECURE_DEV_KEYS = env_bool("JINGWANG_INSECURE_DEV_KEYS", False)
 
-# Personal data key: 32 bytes, hex encoded. Development falls back to a fixed key.
-PII_KEY = env("JINGWANG_PII_KEY", "")
-if not PII_KEY:
-    if not DEBUG and not env_bool("JINGWANG_INSECURE_DEV_KEYS", False):
-        raise ImproperlyConfigured("JINGWANG_PII_KEY is not set (64 hex characters).")
-    PII_KEY = "00" * 32
+
+def secret(name: str, var_file: str, development: str) -> str:
+    """A key: the variable (or NAME_FILE); else the file ``make demo`` generated under var/, so
+    every command on one machine (make demo, jingwang, manage.py) uses the same keys; else, for
+    tests and development only, a fixed value."""
+    value = env(name, "")
+    if not value and (VAR_DIR / var_file).is_file():
+        value = (VAR_DIR / var_file).read_text(encoding="utf-8").strip()
+    if not value:
+        if not DEBUG and not INSECURE_DEV_KEYS:
+            raise ImproperlyConfigured(
+                f"{name} is not set: set it (or {name}_FILE), or run `make demo` once to "
+                f"generate {VAR_DIR / var_file}."
+            )
+        value = development
+    return value
+
+
+SECRET_KEY = secret("SECRET_KEY", "secret_key", "insecure-development-key-do-not-use-in-production")
+# Personal data key: 32 bytes, hex encoded.
+PII_KEY = secret("JINGWANG_PII_KEY", "pii_key", "00" * 32)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -75,6 +84,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "axes",
+    "jingwang.core",
     "jingwang.accounts",
     "jingwang.audit",
     "jingwang.territory",

@@ -14,7 +14,7 @@ def variables_read() -> set[str]:
     names: set[str] = set()
     for path in (ROOT / "jingwang" / "settings.py", ROOT / "jingwang" / "cli.py"):
         text = path.read_text(encoding="utf-8")
-        names |= set(re.findall(r'env(?:_bool|_int|_list)?\(\s*"([A-Z_]+)"', text))
+        names |= set(re.findall(r'(?:env(?:_bool|_int|_list)?|secret)\(\s*"([A-Z_]+)"', text))
         names |= set(re.findall(r'os\.environ\.get\(\s*"([A-Z_]+)"', text))
     names.discard("DJANGO_SETTINGS_MODULE")
     return names
