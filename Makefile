@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 VAR    := var
-# The demo keeps its own generated keys under var/ (never committed).
-DEMO_ENV := SECRET_KEY_FILE=$(VAR)/secret_key JINGWANG_PII_KEY_FILE=$(VAR)/pii_key
+# The demo keeps its database and its own generated keys under var/ (never committed); every
+# command reads a key it is not given from there (docs/configuration.md).
+KEYS     := $(VAR)/secret_key $(VAR)/pii_key $(VAR)/audit_key
+DEMO_ENV := JINGWANG_VAR_DIR=$(abspath $(VAR))
 PYTEST_ARGS ?=
 
 .PHONY: demo test serve lint messages clean bench
@@ -15,16 +17,17 @@ $(BIN)/jingwang: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-$(VAR)/secret_key $(VAR)/pii_key:
+# Each key is made once, readable by its owner only, and never overwritten (O_EXCL): a new
+# personal-data or audit key would make what was written under the old one unreadable.
+$(KEYS):
 	mkdir -p $(VAR)
-	$(PYTHON) -c "import secrets; open('$(VAR)/secret_key','w').write(secrets.token_urlsafe(50))"
-	$(PYTHON) -c "import secrets; open('$(VAR)/pii_key','w').write(secrets.token_hex(32))"
-	chmod 600 $(VAR)/secret_key $(VAR)/pii_key
+	$(PYTHON) -c "import os, secrets; fd = os.open('$@', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600); \
+		os.write(fd, secrets.token_hex(32).encode())"
 
 messages: $(BIN)/jingwang
 	JINGWANG_INSECURE_DEV_KEYS=1 $(BIN)/jingwang compile-messages
 
-demo: $(BIN)/jingwang $(VAR)/secret_key $(VAR)/pii_key messages
+demo: $(BIN)/jingwang $(KEYS) messages
 	$(DEMO_ENV) $(BIN)/jingwang migrate --noinput -v 0
 	$(DEMO_ENV) $(BIN)/jingwang demo
 	$(DEMO_ENV) $(BIN)/jingwang serve

@@ -3,7 +3,8 @@
     .venv/bin/python bench/demo_grids.py bench/data/demo-county-grids.geojson
     .venv/bin/python bench/locate.py --geojson bench/data/demo-county-grids.geojson --write
 
-The demo is generated in memory (no database), exactly as `jingwang demo` would load it.
+The demo's territory is generated in memory (no database, no Django), exactly as `jingwang demo`
+would load it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jingwang.demo.generate import generate  # noqa: E402
+from jingwang.demo.generate import DEFAULT_SEED, Context  # noqa: E402
+from jingwang.territory import demo as territory_demo  # noqa: E402
 
 
 def main() -> None:
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/data/demo-county-grids.geojson")
-    demo = generate()
+    demo = territory_demo.generate(Context(DEFAULT_SEED, None))
     features = []
     for station in demo.stations:
         parents = {grid.parent for grid in station.grids if grid.parent}

@@ -2,8 +2,13 @@
 
 jingwang serve [--host 127.0.0.1] [--port 8000]   serve the site (waitress)
 jingwang demo                                     load the demo jurisdiction (idempotent)
-jingwang import-territory FILE --station CODE --kind community|base-unit [--crs gcj02]
-jingwang audit verify                             check the audit chain
+jingwang import-territory FILE --station CODE --kind community|base-unit [--crs gcj02] [--sheet NAME]
+                                                  (FILE: .geojson, .json, .csv or .xlsx)
+jingwang audit verify | seal                      check the audit chain | seal a checkpoint
+jingwang jobs                                     run the job consumer alone (beside serve --no-jobs)
+jingwang otp-code USERNAME                        the current second-factor code of a demo account
+jingwang create-account USERNAME --role ROLE [--bureau CODE | --station CODE]
+                                                  a new installation's first accounts
 jingwang <any Django command>                     migrate, createsuperuser, ...
 """
 
@@ -12,8 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
-ALIASES = {"import-territory": "import_territory", "compile-messages": "compile_messages"}
+ALIASES = {
+    "import-territory": "import_territory",
+    "compile-messages": "compile_messages",
+    "otp-code": "otp_code",
+    "create-account": "create_account",
+}
 
 
 def serve(argv: list[str]) -> None:
@@ -21,6 +32,9 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--host", default=os.environ.get("JINGWANG_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("JINGWANG_PORT", "8000")))
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--no-jobs", action="store_true", help="run no job consumer here (`jingwang jobs` does)"
+    )
     args = parser.parse_args(argv)
     import django
 
@@ -28,13 +42,39 @@ def serve(argv: list[str]) -> None:
     from django.core.management import call_command
     from waitress import serve as waitress_serve
 
+    from jingwang.core.personal import key_problem
+
+    problem = key_problem()
+    if problem:  # every page with personal data would fail: say why before serving anything
+        sys.exit(problem)
     call_command("collectstatic", interactive=False, verbosity=0)
     from jingwang.wsgi import application  # after collectstatic: whitenoise indexes the files now
 
+    consumer = None if args.no_jobs else _start_jobs()
     print(f"jingwang is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
-    waitress_serve(
-        application, host=args.host, port=args.port, threads=args.threads, ident="jingwang"
-    )
+    try:
+        waitress_serve(
+            application, host=args.host, port=args.port, threads=args.threads, ident="jingwang"
+        )
+    except KeyboardInterrupt:  # Ctrl+C before waitress listens (it handles it afterwards)
+        pass
+    finally:  # the jobs stop with the server
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+def _start_jobs() -> Any:
+    """The job consumer as threads of this process (docs/architecture.md, "Jobs")."""
+    from django.conf import settings
+
+    if settings.HUEY["immediate"]:
+        return None  # tasks run where they are called: there is no queue to consume
+    from jingwang.core.jobs import start_consumer
+
+    consumer = start_consumer()
+    where = settings.HUEY.get("filename") or "Redis"
+    print(f"jobs: huey consumer with {consumer.workers} threads on {where}", flush=True)
+    return consumer
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -70,6 +71,11 @@ def secret(name: str, var_file: str, development: str) -> str:
 SECRET_KEY = secret("SECRET_KEY", "secret_key", "insecure-development-key-do-not-use-in-production")
 # Personal data key: 32 bytes, hex encoded.
 PII_KEY = secret("JINGWANG_PII_KEY", "pii_key", "00" * 32)
+# Audit key: 32 bytes, hex encoded; the audit chain and its sealed checkpoints are MACed with it.
+AUDIT_KEY = secret("JINGWANG_AUDIT_KEY", "audit_key", "a0" * 32)
+# Sealed checkpoints of the audit chain, kept outside the database (jingwang/audit/seals.py).
+AUDIT_SEAL_FILE = Path(env("JINGWANG_AUDIT_SEAL_FILE", str(VAR_DIR / "audit-seals.log")))
+AUDIT_SEAL_MINUTES = env_int("JINGWANG_AUDIT_SEAL_MINUTES", 10)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -84,6 +90,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "jingwang.core",
     "jingwang.accounts",
     "jingwang.audit",
@@ -95,17 +104,23 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CSP and no-store on every answer but static files (whitenoise answered those above).
+    "jingwang.core.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "jingwang.audit.middleware.ClientAddressMiddleware",
     "jingwang.accounts.middleware.RefusalAuditMiddleware",
+    "jingwang.core.errors.ErrorMiddleware",
     "jingwang.accounts.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "jingwang.accounts.middleware.LoginRequiredMiddleware",
+    "jingwang.accounts.middleware.SecondFactorMiddleware",
+    "jingwang.accounts.middleware.TemporaryPasswordMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -124,6 +139,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "jingwang.accounts.context.navigation",
+                "jingwang.core.drafts.context",
             ],
         },
     }
@@ -137,8 +153,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
+    # Writers queue at BEGIN (IMMEDIATE) instead of failing when a transaction that read first
+    # tries to write ("database is locked"); a write that waits longer than the timeout is
+    # answered 429 (jingwang.core.errors), never 500.
     DATABASES["default"]["OPTIONS"].update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": env_int("JINGWANG_SQLITE_TIMEOUT", 20),
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -172,6 +195,18 @@ AXES_LOCKOUT_CALLABLE = "jingwang.accounts.views.locked_out"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("JINGWANG_AXES_ENABLED", True)
 
+# Second factor (django-otp) for the 三员 and bureau admins. A wrong code counts as a failed
+# login towards the lockout above (one counter, lifted by the security admin's "unlock"), so
+# django-otp's own growing delays are off.
+OTP_TOTP_ISSUER = "jingwang"
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
+# API tokens expire this many days after they were made.
+API_TOKEN_DAYS = env_int("JINGWANG_API_TOKEN_DAYS", 90)
+if API_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("JINGWANG_API_TOKEN_DAYS must be 1 or more")
+
 # Sessions expire after 30 idle minutes: the cookie is renewed on every request.
 SESSION_COOKIE_AGE = env_int("JINGWANG_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
@@ -180,6 +215,17 @@ SESSION_COOKIE_SECURE = env_bool("JINGWANG_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HTTPS (docs/deployment.md). HSTS is sent only on answers served over HTTPS.
+SECURE_HSTS_SECONDS = env_int("JINGWANG_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("JINGWANG_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("JINGWANG_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("JINGWANG_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's plain-HTTP health check
+# Behind a proxy that terminates HTTPS: the header it sets to "https" (e.g. X-Forwarded-Proto).
+# Only when the app is reachable through that proxy alone, which must overwrite the header.
+_PROXY_SSL_HEADER = env("JINGWANG_PROXY_SSL_HEADER", "").strip()
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -214,7 +260,29 @@ MAP_TILE_URL = env("JINGWANG_MAP_TILE_URL", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("JINGWANG_UPLOAD_MAX_MB", 50) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
+# Imports (jingwang.core.imports): rows per file on the command line (the bulk budget is
+# 1,000,000 rows) and on the page, vertices per shape, problems before checking stops.
+IMPORT_MAX_ROWS = env_int("JINGWANG_IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_ROWS_WEB = env_int("JINGWANG_IMPORT_MAX_ROWS_WEB", 100_000)
+IMPORT_MAX_VERTICES = env_int("JINGWANG_IMPORT_MAX_VERTICES", 100_000)
+IMPORT_MAX_PROBLEMS = env_int("JINGWANG_IMPORT_MAX_PROBLEMS", 1_000)
+
 NINJA_PAGINATION_PER_PAGE = 100
+
+# Jobs (huey; docs/architecture.md, "Jobs"): Redis when JINGWANG_REDIS_URL is set, else a SQLite
+# file under var/. Immediate mode runs each task in the caller, without a queue (the tests).
+REDIS_URL = env("JINGWANG_REDIS_URL", "")
+HUEY: dict[str, Any] = {
+    "name": "jingwang",
+    "immediate": env_bool("JINGWANG_JOBS_IMMEDIATE", False),
+    "utc": True,
+    "consumer": {"workers": env_int("JINGWANG_JOBS_WORKERS", 2), "worker_type": "thread"},
+    **(
+        {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
+        if REDIS_URL
+        else {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")}
+    ),
+}
 
 LOGGING = {
     "version": 1,
@@ -225,4 +293,6 @@ LOGGING = {
 
 # The lockout is per account, as 等保 asks ("5 failed logins lock the account"); an IP-based
 # limit would lock out a whole village behind one NAT.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# HSTS preloading is for public domains on the browsers' built-in list; an intranet host cannot
+# be on it (a public deployment may still set JINGWANG_HSTS_PRELOAD).
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "security.W021"]

@@ -1,5 +1,16 @@
-"""Loaded by pytest before Django (``-p jingwang.testenv``): development keys for the test run."""
+"""Loaded by pytest before Django (``-p jingwang.testenv``): development keys for the test run,
+jobs run in the caller (huey's immediate mode), and each test seals the audit chain into a file
+of its own."""
 
 import os
+from typing import Any
+
+import pytest
 
 os.environ.setdefault("JINGWANG_INSECURE_DEV_KEYS", "1")
+os.environ.setdefault("JINGWANG_JOBS_IMMEDIATE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _audit_seals_of_this_test(tmp_path: Any, settings: Any) -> None:
+    settings.AUDIT_SEAL_FILE = tmp_path / "audit-seals.log"

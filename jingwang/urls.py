@@ -24,6 +24,7 @@ urlpatterns = [
     path("audit/", include("jingwang.audit.urls")),
     path("territory/", include("jingwang.territory.urls")),
     path("people/", include("jingwang.people.urls")),
+    path("settings/", include("jingwang.core.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from jingwang.accounts.models import User
@@ -20,15 +19,17 @@ class TokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
 
 
-class UserForm(forms.Form):
-    username = forms.RegexField(
-        label=_("Username"),
-        regex=r"^[A-Za-z0-9_.-]{3,150}$",
-        error_messages={
-            "invalid": _("Use 3 or more letters, digits, dots, dashes or underscores.")
-        },
-    )
-    full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
+NOTE = forms.CharField(
+    label=_("Why (shown to the approver)"),
+    max_length=500,
+    required=False,
+    widget=forms.TextInput,
+)
+
+
+class PlacementForm(forms.Form):
+    """A role and where it applies: a bureau for a bureau admin, a station for station roles."""
+
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     bureau = forms.ModelChoiceField(
         label=_("Bureau"), queryset=Bureau.objects.all(), required=False
@@ -36,13 +37,7 @@ class UserForm(forms.Form):
     station = forms.ModelChoiceField(
         label=_("Station"), queryset=Station.objects.all(), required=False
     )
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput)
-
-    def clean_username(self) -> str:
-        username: str = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(_("This username is taken."))
-        return username
+    note = NOTE
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -56,14 +51,70 @@ class UserForm(forms.Form):
             and not data.get("station")
         ):
             self.add_error("station", _("This role needs a station."))
-        if data.get("password"):
-            probe = User(username=self.data.get("username", ""))
-            try:
-                password_validation.validate_password(data["password"], probe)
-            except forms.ValidationError as error:
-                self.add_error("password", error)
         return data
 
 
-class PasswordForm(forms.Form):
-    password = forms.CharField(label=_("New password"), widget=forms.PasswordInput)
+class UserForm(PlacementForm):
+    """A new account. Its first password is made by the server and shown once."""
+
+    username = forms.RegexField(
+        label=_("Username"),
+        regex=r"^[A-Za-z0-9_.-]{3,150}$",
+        error_messages={
+            "invalid": _("Use 3 or more letters, digits, dots, dashes or underscores.")
+        },
+    )
+    full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
+    field_order = ["username", "full_name", "role", "bureau", "station", "note"]
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("This username is taken."))
+        return username
+
+
+class NoteForm(forms.Form):
+    note = NOTE
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for refusing"), max_length=500)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )
+
+
+class PasswordChangeForm(forms.Form):
+    current = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "At least 8 characters mixing at least 3 of: lower-case letters, upper-case "
+            "letters, digits and symbols; not a common password."
+        ),
+    )
+    again = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new") and data.get("again") and data["new"] != data["again"]:
+            self.add_error("again", _("The two new passwords differ."))
+        return data

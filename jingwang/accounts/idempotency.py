@@ -2,8 +2,9 @@
 
 The first request with a key runs and its answer is stored in the same transaction as what it
 created; a retry with the same key and body gets the stored answer; the same key with another
-body is refused (422). Two identical requests racing each other meet at the unique constraint:
-the second waits for the first to commit, then returns its answer.
+body is refused (422). Two identical requests racing each other meet at the unique constraint
+(PostgreSQL) or at the write lock (SQLite): the second waits for the first to commit, then
+returns its answer.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def idempotent(request: AuthedRequest, create: Callable[[], Status]) -> Status:
         return stored
     try:
         with transaction.atomic():
+            # Again inside the transaction: a request with this key may have committed while
+            # this one waited for the database (SQLite queues writers at BEGIN).
+            stored = _stored(request, key, digest)
+            if stored is not None:
+                return stored
             result = create()
             body = json.loads(json.dumps(result.value, cls=DjangoJSONEncoder))
             IdempotentRequest.objects.create(

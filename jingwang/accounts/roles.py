@@ -25,6 +25,11 @@ STATION_ROLES = frozenset({Role.STATION_CHIEF, Role.OFFICER, Role.AUXILIARY, Rol
 GRID_ROLES = frozenset({Role.GRID_WORKER, Role.VOLUNTEER})
 # 三员: they manage the system and read the log; none reads case data by default.
 THREE_ADMINS = frozenset({Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN, Role.AUDITOR})
+# Every other role reads case data: granting one, or resetting the password or second factor of
+# an account that has one, takes a second person (docs/roles.md, "Two persons for case data").
+CASE_DATA_ROLES = frozenset(Role) - THREE_ADMINS
+# Privileged accounts log in with a second factor (TOTP, or a recovery code).
+SECOND_FACTOR_ROLES = THREE_ADMINS | BUREAU_ROLES
 
 
 class Perm(models.TextChoices):
@@ -36,6 +41,11 @@ class Perm(models.TextChoices):
     PII_UNMASK = "pii.unmask", _("See full ID and phone numbers")
     AUDIT_VIEW = "audit.view", _("Read the audit log")
     ACCOUNTS_MANAGE = "accounts.manage", _("Manage accounts and roles")
+    ACCOUNTS_APPROVE = (
+        "accounts.approve",
+        _("Approve or refuse requests that give an account case data"),
+    )
+    SYSTEM_CONFIGURE = "system.configure", _("Manage bureaus, stations and their settings")
 
 
 # The bureau admin and the station chief manage the same things, over a bureau or a station.
@@ -51,7 +61,9 @@ MANAGER_PERMS = frozenset(
 )
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.BUREAU_ADMIN: MANAGER_PERMS,
+    # Only the bureau admin approves account requests, not a station chief: a chief could
+    # otherwise approve an account at their own station that reports to them.
+    Role.BUREAU_ADMIN: MANAGER_PERMS | {Perm.ACCOUNTS_APPROVE},
     Role.STATION_CHIEF: MANAGER_PERMS,
     Role.OFFICER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW, Perm.PII_UNMASK}),
     Role.AUXILIARY: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
@@ -59,7 +71,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.MEDIATOR: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
     Role.VOLUNTEER: frozenset({Perm.TERRITORY_VIEW}),
     Role.SECURITY_ADMIN: frozenset({Perm.ACCOUNTS_MANAGE}),
-    Role.SYSTEM_ADMIN: frozenset(),
+    Role.SYSTEM_ADMIN: frozenset({Perm.SYSTEM_CONFIGURE}),
     Role.AUDITOR: frozenset({Perm.AUDIT_VIEW}),
 }
 
@@ -69,3 +81,12 @@ def has_perm(user: object, perm: str) -> bool:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return False
     return perm in PERMISSIONS.get(role or "", frozenset())
+
+
+def reads_case_data(role: str | None) -> bool:
+    return role in CASE_DATA_ROLES
+
+
+def needs_second_factor(user: object) -> bool:
+    """Whether the user's role logs in with a second factor (the 三员 and bureau admins)."""
+    return getattr(user, "role", None) in SECOND_FACTOR_ROLES

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.utils.dateparse import parse_date
 
 from jingwang.accounts.roles import Perm
 from jingwang.accounts.scope import require
+from jingwang.audit import vocabulary
 from jingwang.audit.actions import verify
 from jingwang.audit.models import AuditEvent
 
@@ -42,15 +44,18 @@ def events(request: HttpRequest) -> HttpResponse:
     if end:
         rows = rows.filter(at__lte=datetime.combine(end, time.max, zone))
     page = Paginator(rows.order_by("-seq"), 100).get_page(request.GET.get("page"))
-    context = {
+    # The actions to filter by come from the vocabulary, in the reader's language (not from a
+    # DISTINCT over the whole log).
+    actions = sorted(
+        ((code, str(label)) for code, label in vocabulary.registered().items()),
+        key=lambda pair: pair[1],
+    )
+    context: dict[str, Any] = {
         "page": page,
         "filters": filters,
-        "actions": AuditEvent.objects.order_by("action")
-        .values_list("action", flat=True)
-        .distinct(),
+        "actions": actions,
         "outcomes": AuditEvent.Outcome.choices,
     }
     if request.GET.get("verify"):
-        checked, broken = verify()
-        context["verified"] = {"checked": checked, "broken": broken}
+        context["verified"] = verify()
     return render(request, "audit/list.html", context)

@@ -77,3 +77,16 @@ def geometry_gcj02_to_wgs84(geometry: shapely.Geometry) -> shapely.Geometry:
         return [gcj02_to_wgs84(float(x), float(y)) for x, y in coords]
 
     return shapely.transform(geometry, convert)
+
+
+# Shapes drawn on a map are simplified to about a metre and rounded to 6 decimals (10 cm): the
+# page stays light on a village phone connection and the drawing does not change. Computed once
+# when a shape is written (``map_shape``), never per request.
+MAP_TOLERANCE = 0.00001
+MAP_GRID = 0.000001
+
+
+def map_shape(geometry: shapely.Geometry) -> str:
+    """The GeoJSON text of ``geometry`` as maps draw it (simplified, rounded)."""
+    simple = shapely.set_precision(shapely.simplify(geometry, MAP_TOLERANCE), MAP_GRID)
+    return shapely.to_geojson(simple if not simple.is_empty else geometry)

@@ -5,16 +5,35 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from jingwang.audit.actions import record
+from jingwang.audit.actions import record, record_many
+from jingwang.core.personal import personal_fields
 from jingwang.people.models import CommitteePost, GridAssignment, Person, Reassignment
+from jingwang.territory.lineage import KEEPS_GROUND, Lineage
 from jingwang.territory.models import Community, Grid, GridVersion, Station
 
 
 class StaleEdit(Exception):
     """Someone else saved this record since it was opened."""
+
+
+class DuplicatePerson(Exception):
+    """Another person of the station already has this ID number."""
+
+    field = "id_number"
+
+    def __str__(self) -> str:
+        return str(_("A person with this ID number already exists in this station."))
+
+
+def _taken(station_id: int, id_number: str, exclude: int | None = None) -> bool:
+    rows = Person.objects.filter(
+        station_id=station_id, id_number_hash=Person.id_number.hash(id_number)
+    )
+    return rows.exclude(pk=exclude).exists() if exclude else rows.exists()
 
 
 def create_person(
@@ -28,49 +47,62 @@ def create_person(
     phone: str = "",
     is_active: bool = True,
 ) -> Person:
+    """Add a person. One ID number per station: DuplicatePerson when it is taken, also when
+    two requests race (the database constraint decides)."""
     person = Person(
         station=station, name=name, kind=kind, badge_number=badge_number, is_active=is_active
     )
-    person.set_id_number(id_number)
-    person.set_phone(phone)
-    with transaction.atomic():
-        person.save()
-        record(actor, "create_person", person, detail={"kind": kind})
+    person.id_number = id_number
+    person.phone = phone
+    try:
+        with transaction.atomic():
+            if id_number and _taken(station.pk, id_number):
+                raise DuplicatePerson()
+            person.save()
+            record(actor, "create_person", person, detail={"kind": kind})
+    except IntegrityError as exc:
+        if id_number and _taken(station.pk, id_number):
+            raise DuplicatePerson() from exc
+        raise
     return person
 
 
-def update_person(actor: Any, person: Person, *, version: int | None, **fields: Any) -> Person:
-    """Save changed fields; a stale version raises StaleEdit and nothing is written."""
-    with transaction.atomic():
-        current = Person.objects.select_for_update().get(pk=person.pk)
-        if version is not None and current.version != version:
-            raise StaleEdit()
-        changed = []
-        for name in ("name", "kind", "badge_number", "is_active"):
-            if name in fields and getattr(current, name) != fields[name]:
-                setattr(current, name, fields[name])
-                changed.append(name)
-        if fields.get("id_number"):
-            current.set_id_number(fields["id_number"])
-            changed += ["id_number_encrypted", "id_number_hash"]
-        if fields.get("phone"):
-            current.set_phone(fields["phone"])
-            changed += ["phone_encrypted", "phone_hash"]
-        if changed:
-            current.version += 1
-            current.save(update_fields=[*changed, "version"])
-            shown = sorted(
-                {name.replace("_encrypted", "").replace("_hash", "") for name in changed}
-            )
-            record(actor, "update_person", current, detail={"fields": shown})
+EDITABLE = ("name", "kind", "badge_number", "is_active")
+
+
+def update_person(actor: Any, person: Person, *, version: int, **fields: Any) -> Person:
+    """Save changed fields; a stale ``version`` raises StaleEdit and nothing is written.
+
+    ID and phone numbers change only when a new value is given (empty keeps the old one).
+    """
+    try:
+        with transaction.atomic():
+            current = Person.objects.select_for_update().get(pk=person.pk)
+            if current.version != version:
+                raise StaleEdit()
+            changed: list[str] = []
+            for name in EDITABLE:
+                if name in fields and getattr(current, name) != fields[name]:
+                    setattr(current, name, fields[name])
+                    changed.append(name)
+            shown = list(changed)
+            for name in ("id_number", "phone"):
+                value = fields.get(name)
+                if value and getattr(current, name) != value:
+                    if name == "id_number" and _taken(current.station_id, value, current.pk):
+                        raise DuplicatePerson()
+                    setattr(current, name, value)
+                    changed += personal_fields(Person)[name].columns()
+                    shown.append(name)
+            if changed:
+                current.version += 1
+                current.save(update_fields=[*changed, "version"])
+                record(actor, "update_person", current, detail={"fields": sorted(shown)})
+    except IntegrityError as exc:
+        if fields.get("id_number") and _taken(person.station_id, fields["id_number"], person.pk):
+            raise DuplicatePerson() from exc
+        raise
     return current
-
-
-def unmask_person(actor: Any, person: Person) -> dict[str, str]:
-    """Full ID and phone numbers, for roles allowed to see them; every unmasking is audited."""
-    with transaction.atomic():
-        record(actor, "unmask_person", person, detail={"fields": ["id_number", "phone"]})
-    return {"id_number": person.id_number, "phone": person.phone}
 
 
 def assign(actor: Any, person: Person, grid: Grid, role: str) -> GridAssignment:
@@ -123,49 +155,82 @@ def end_committee_post(actor: Any, post: CommitteePost) -> None:
         record(actor, "end_committee_post", post, station_id=post.person.station_id)
 
 
-def carry_assignments(actor: Any, old: GridVersion, new: GridVersion) -> tuple[int, int]:
-    """Move open assignments of the old grids to the new version (see apply_grid_plan).
+def carry_assignments(
+    actor: Any, old: GridVersion, new: GridVersion, lineage: Lineage
+) -> dict[str, int]:
+    """Follower of a new grid version (registered in PeopleConfig.ready): move the open
+    assignments of the old grids, in bulk.
 
-    Each old grid is matched with the new grid of its level covering most of its ground. When
-    they overlap by at least KEEPS_GROUND (IoU), the person follows; otherwise the assignment is
-    ended and listed for review, with the best match suggested. Returns (carried, to review).
+    Each old grid goes to the new grid of its level that covers most of its ground. When they
+    overlap by at least KEEPS_GROUND (IoU), the person follows; otherwise the assignment ends
+    and is listed for review, with the best match suggested. Every move is audited.
     """
-    from jingwang.territory.actions import KEEPS_GROUND
-    from jingwang.territory.planning import Matcher
-
-    matchers = {
-        level: Matcher(list(Grid.objects.filter(version=new, level=level)))
-        for level in Grid.LEVEL_ORDER
-    }
     today = timezone.localdate()
-    carried = review = 0
-    open_ones = GridAssignment.objects.filter(
-        grid__version=old, ended_at__isnull=True
-    ).select_related("grid")
-    matches: dict[int, tuple[Grid | None, float]] = {}
+    open_ones = list(
+        GridAssignment.objects.filter(grid__version=old, ended_at__isnull=True).select_related(
+            "grid", "person"
+        )
+    )
+    if not open_ones:
+        return {"assignments_carried": 0, "assignments_to_review": 0}
+    targets = {
+        grid.id: grid
+        for grid in Grid.objects.filter(version=new).only("id", "code", "station_id", "level")
+    }
+    GridAssignment.objects.filter(id__in=[a.id for a in open_ones]).update(ended_at=today)
+    carried: list[tuple[GridAssignment, GridAssignment, float]] = []
+    review: list[tuple[GridAssignment, Reassignment]] = []
     for assignment in open_ones:
-        grid = assignment.grid
-        if grid.id not in matches:
-            matches[grid.id] = matchers[grid.level].best(grid.geometry)
-        target, score = matches[grid.id]
-        assignment.ended_at = today
-        assignment.save(update_fields=["ended_at"])
+        target_id, score = lineage.best(assignment.grid_id)
+        target = targets.get(target_id) if target_id is not None else None
         if target is not None and score >= KEEPS_GROUND:
-            GridAssignment.objects.create(
-                person=assignment.person, grid=target, role=assignment.role
+            moved = GridAssignment(
+                person=assignment.person, grid=target, role=assignment.role, since=today
             )
-            carried += 1
+            carried.append((assignment, moved, score))
         else:
-            Reassignment.objects.create(
+            item = Reassignment(
                 person=assignment.person,
                 role=assignment.role,
-                old_grid=grid,
+                old_grid=assignment.grid,
                 suggested_grid=target,
                 overlap=round(score, 4),
                 version=new,
             )
-            review += 1
-    return carried, review
+            review.append((assignment, item))
+    GridAssignment.objects.bulk_create([moved for _old, moved, _score in carried])
+    Reassignment.objects.bulk_create([item for _old, item in review])
+    moves = {id(moved): (before, score) for before, moved, score in carried}
+    record_many(
+        actor,
+        "carry_assignment",
+        [moved for _before, moved, _score in carried],
+        station_id=new.station_id,
+        subject=lambda moved: moved.person,
+        detail=lambda moved: {
+            "person": moved.person_id,
+            "role": moved.role,
+            "from": moves[id(moved)][0].grid.code,
+            "to": moved.grid.code,
+            "overlap": round(moves[id(moved)][1], 4),
+        },
+    )
+    olds = {id(item): before for before, item in review}
+    record_many(
+        actor,
+        "review_assignment",
+        [item for _before, item in review],
+        station_id=new.station_id,
+        subject=lambda item: item.person,
+        detail=lambda item: {
+            "person": item.person_id,
+            "role": item.role,
+            "from": olds[id(item)].grid.code,
+            "suggested": item.suggested_grid.code if item.suggested_grid else None,
+            "overlap": item.overlap,
+        },
+    )
+    return {"assignments_carried": len(carried), "assignments_to_review": len(review)}
 
 
 def resolve_reassignment(actor: Any, item: Reassignment, *, assign_to: Grid | None) -> None:

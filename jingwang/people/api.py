@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
-from ninja.errors import HttpError
-from pydantic import field_validator
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import AfterValidator, field_validator
 
 from jingwang.accounts.idempotency import idempotent
 from jingwang.accounts.roles import Perm
 from jingwang.accounts.scope import require
 from jingwang.accounts.types import AuthedRequest
-from jingwang.lib import pii
+from jingwang.api import ERRORS, Text, error, no_nul
+from jingwang.core.personal import ID_NUMBER, PHONE, validated
+from jingwang.core.personal import unmask as unmask_door
 from jingwang.people import actions
 from jingwang.people.models import Person
 from jingwang.people.queries import access_person, people_visible_to
@@ -17,11 +20,7 @@ from jingwang.territory.queries import access_station
 
 router = Router(tags=["people"])
 
-
-class AssignmentOut(Schema):
-    grid_id: int
-    grid_code: str
-    role: str
+StationKey = Query(None, min_length=1, max_length=64, description="station code or id")
 
 
 class PersonOut(Schema):
@@ -30,42 +29,102 @@ class PersonOut(Schema):
     name: str
     kind: str
     badge_number: str
-    id_number: str
-    phone: str
+    id_number: str = Field(description="masked unless unmasked (510722********1234)")
+    phone: str = Field(description="masked unless unmasked (138****5678)")
     is_active: bool
     version: int
 
 
-class PersonIn(Schema):
-    station: str
-    name: str
-    kind: Person.Kind
-    badge_number: str = ""
-    id_number: str = ""
-    phone: str = ""
+# The formats as the schema states them for clients (spaces around an ID number, and spaces and
+# hyphens anywhere in a mobile number, are ignored; blank means none). The validators below
+# enforce them with messages in the user's language, and also what a pattern cannot say: the
+# GB 11643 check digit and a real birth date.
+ID_NUMBER_PATTERN = r"^\s*([0-9]{17}[0-9Xx])?\s*$"
+PHONE_PATTERN = r"^[\s-]*(\+[\s-]*8[\s-]*6)?[\s-]*(1[\s-]*[3-9]([\s-]*[0-9]){9})?[\s-]*$"
+# Not blank, and no NUL (see ``jingwang.api.Text``).
+NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=50, json_schema_extra={"pattern": NAME_PATTERN}),
+    AfterValidator(no_nul),
+]
 
-    @field_validator("name")
-    @classmethod
-    def name_present(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError(_("A name is required."))
-        return value.strip()
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError(_("A name is required."))
+    return value.strip()
+
+
+class PersonNumbers(Schema):
+    """Personal data, validated like the page does."""
+
+    id_number: str = Field(
+        "",
+        max_length=18,
+        description="18-digit resident ID number (GB 11643: 17 digits, then a check digit or X);"
+        " empty for none",
+        json_schema_extra={"pattern": ID_NUMBER_PATTERN},
+    )
+    phone: str = Field(
+        "",
+        max_length=20,
+        description="mobile number: 11 digits starting with 1, +86 allowed, spaces and hyphens"
+        " ignored; empty for none",
+        json_schema_extra={"pattern": PHONE_PATTERN},
+    )
 
     @field_validator("id_number")
     @classmethod
     def id_valid(cls, value: str) -> str:
-        value = pii.normalise_id_number(value)
-        if value and pii.id_number_error(value):
-            raise ValueError(_("Not a valid ID number (GB 11643)."))
-        return value
+        return validated(ID_NUMBER, value, ascii_only=True)
 
     @field_validator("phone")
     @classmethod
     def phone_valid(cls, value: str) -> str:
-        value = pii.normalise_phone(value)
-        if value and pii.phone_error(value):
-            raise ValueError(_("A mobile number has 11 digits and starts with 1."))
-        return value
+        return validated(PHONE, value, ascii_only=True)
+
+
+class PersonIn(PersonNumbers):
+    station: Text = Field(..., min_length=1, max_length=32, description="station code or id")
+    name: Name
+    kind: Person.Kind
+    badge_number: Text = Field("", max_length=20)
+
+    @field_validator("name")
+    @classmethod
+    def name_present(cls, value: str) -> str:
+        return _name(value)
+
+
+class PersonPatch(PersonNumbers):
+    """Send the ``version`` you read: a stale one is refused (409) and nothing changes."""
+
+    version: int = Field(..., ge=1)
+    name: Name | None = None
+    kind: Person.Kind | None = None
+    badge_number: Text | None = Field(None, max_length=20)
+    is_active: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def name_present(cls, value: str | None) -> str | None:
+        return None if value is None else _name(value)
+
+
+# Read by ``idempotent()`` from the request itself, so documented here.
+IDEMPOTENCY_KEY = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "description": "any string unique to this create: a retry with the same key and"
+            " body gets the first answer, the same key with another body a 422",
+            "schema": {"type": "string", "maxLength": 200},
+        }
+    ]
+}
 
 
 def _masked(person: Person) -> dict[str, object]:
@@ -75,17 +134,20 @@ def _masked(person: Person) -> dict[str, object]:
         "name": person.name,
         "kind": person.kind,
         "badge_number": person.badge_number,
-        "id_number": person.id_number_masked,
-        "phone": person.phone_masked,
+        "id_number": person.id_number.masked,
+        "phone": person.phone.masked,
         "is_active": person.is_active,
         "version": person.version,
     }
 
 
-@router.get("/", response=list[PersonOut])
+@router.get("/", response={200: list[PersonOut], **ERRORS})
 def people(
-    request: AuthedRequest, station: str | None = None, kind: Person.Kind | None = None
+    request: AuthedRequest,
+    station: Text | None = StationKey,
+    kind: Person.Kind | None = None,
 ) -> list[dict[str, object]]:
+    """People within your scope (at most 1,000), masked."""
     require(request.user, Perm.PEOPLE_VIEW)
     rows = people_visible_to(request.user)
     if station:
@@ -95,20 +157,19 @@ def people(
     return [_masked(person) for person in rows.order_by("name", "id")[:1000]]
 
 
-@router.get("/{person_id}", response=PersonOut)
+@router.get("/{person_id}", response={200: PersonOut, **ERRORS})
 def person(request: AuthedRequest, person_id: int) -> dict[str, object]:
     return _masked(access_person(request.user, person_id))
 
 
-@router.post("/{person_id}/unmask", response=PersonOut)
+@router.post("/{person_id}/unmask", response={200: PersonOut, **ERRORS})
 def unmask(request: AuthedRequest, person_id: int) -> dict[str, object]:
+    """The full ID and phone numbers, for roles allowed to see them; recorded in the audit log."""
     found = access_person(request.user, person_id)
-    require(request.user, Perm.PII_UNMASK)
-    revealed = actions.unmask_person(request.user, found)
-    return {**_masked(found), **revealed}
+    return {**_masked(found), **unmask_door(request.user, found)}
 
 
-@router.post("/", response={201: PersonOut})
+@router.post("/", response={201: PersonOut, **ERRORS}, openapi_extra=IDEMPOTENCY_KEY)
 def create(request: AuthedRequest, payload: PersonIn) -> Status:
     """Add a person. Send an Idempotency-Key header to make retries safe."""
     require(request.user, Perm.PEOPLE_MANAGE)
@@ -117,20 +178,35 @@ def create(request: AuthedRequest, payload: PersonIn) -> Status:
 
 def _create(request: AuthedRequest, payload: PersonIn) -> Status:
     station = access_station(request.user, payload.station, perm=Perm.PEOPLE_MANAGE)
-    if (
-        payload.id_number
-        and Person.objects.filter(
-            station=station, id_number_hash=pii.lookup_hash(payload.id_number)
-        ).exists()
-    ):
-        raise HttpError(409, _("A person with this ID number already exists in this station."))
-    created = actions.create_person(
-        request.user,
-        station,
-        name=payload.name,
-        kind=payload.kind,
-        badge_number=payload.badge_number,
-        id_number=payload.id_number,
-        phone=payload.phone,
-    )
+    try:
+        created = actions.create_person(
+            request.user,
+            station,
+            name=payload.name,
+            kind=payload.kind,
+            badge_number=payload.badge_number,
+            id_number=payload.id_number,
+            phone=payload.phone,
+        )
+    except actions.DuplicatePerson as exc:
+        raise error(409, str(exc), field="id_number") from exc
     return Status(201, _masked(created))
+
+
+@router.patch("/{person_id}", response={200: PersonOut, **ERRORS})
+def update(request: AuthedRequest, person_id: int, payload: PersonPatch) -> dict[str, object]:
+    """Change a person. Fields left out keep their value; empty ID or phone numbers too."""
+    found = access_person(request.user, person_id, write=True)
+    fields = payload.dict(exclude_unset=True, exclude_none=True)
+    version = fields.pop("version")
+    try:
+        changed = actions.update_person(request.user, found, version=version, **fields)
+    except actions.StaleEdit as exc:
+        raise error(
+            409,
+            _("Someone else changed this person since you read it: read it again, then retry."),
+            field="version",
+        ) from exc
+    except actions.DuplicatePerson as exc:
+        raise error(409, str(exc), field="id_number") from exc
+    return _masked(changed)

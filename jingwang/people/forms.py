@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jingwang.lib import pii
+from jingwang.core.personal import ID_NUMBER, PHONE, PersonalFormField
 from jingwang.people.models import CommitteePost, GridAssignment, Person
 from jingwang.territory.models import Community, Grid
 
@@ -14,42 +14,41 @@ class PersonForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=50)
     kind = forms.ChoiceField(label=_("Kind"), choices=Person.Kind.choices)
     badge_number = forms.CharField(label=_("Badge number"), max_length=20, required=False)
-    id_number = forms.CharField(
+    id_number = PersonalFormField(
+        ID_NUMBER,
         label=_("ID number"),
-        max_length=18,
         required=False,
         help_text=_("18-digit resident ID number; leave empty to keep the current one."),
     )
-    phone = forms.CharField(
+    phone = PersonalFormField(
+        PHONE,
         label=_("Mobile phone"),
-        max_length=20,
         required=False,
         help_text=_("Leave empty to keep the current one."),
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The version the editor saw: required when editing, so a stale edit cannot skip the check.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    ID_ERRORS = {
-        "format": _("An ID number has 17 digits followed by a digit or X."),
-        "birth_date": _("The birth date inside this ID number does not exist."),
-        "check_digit": _(
-            "The check digit of this ID number is wrong (GB 11643): check for a typo."
-        ),
-    }
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = editing
 
-    def clean_id_number(self) -> str:
-        value = pii.normalise_id_number(self.cleaned_data.get("id_number", ""))
-        if value:
-            error = pii.id_number_error(value)
-            if error:
-                raise forms.ValidationError(self.ID_ERRORS[error])
-        return value
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("A name is required."))
+        return name
 
-    def clean_phone(self) -> str:
-        value = pii.normalise_phone(self.cleaned_data.get("phone", ""))
-        if value and pii.phone_error(value):
-            raise forms.ValidationError(_("A mobile number has 11 digits and starts with 1."))
-        return value
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.editing:
+            data.pop("version", None)
+        elif data.get("version") is None:
+            raise forms.ValidationError(
+                _("This form is out of date: reload the page and make the change again.")
+            )
+        return data
 
 
 class GridChoiceField(forms.ModelChoiceField):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jingwang.lib import pii
+from jingwang.core.personal import ID_NUMBER, PHONE, PersonalData, personal_uid
 
 
 class Person(models.Model):
@@ -36,11 +38,15 @@ class Person(models.Model):
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=50)
     badge_number = models.CharField(_("badge number"), max_length=20, blank=True)
-    # Personal data: encrypted at rest, with a keyed hash for exact lookup.
-    id_number_encrypted = models.TextField(blank=True)
-    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    phone_encrypted = models.TextField(blank=True)
-    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Personal data: encrypted at rest and bound to this row, with a keyed hash for lookup.
+    pii_uid = personal_uid()
+    id_number = PersonalData(ID_NUMBER, _("ID number"))
+    phone = PersonalData(PHONE, _("mobile phone"))
+    if TYPE_CHECKING:  # the columns PersonalData adds
+        id_number_encrypted: str
+        id_number_hash: str
+        phone_encrypted: str
+        phone_hash: str
     is_active = models.BooleanField(_("active"), default=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -49,33 +55,21 @@ class Person(models.Model):
         verbose_name = _("person")
         ordering = ["station", "name", "id"]
         indexes = [models.Index(fields=["station", "kind"])]
+        constraints = [
+            # One person per ID number in a station (the hash is keyed, the number encrypted).
+            models.UniqueConstraint(
+                fields=["station", "id_number_hash"],
+                condition=~models.Q(id_number_hash=""),
+                name="person_id_number_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     @property
-    def id_number(self) -> str:
-        return pii.decrypt(self.id_number_encrypted)
-
-    @property
-    def phone(self) -> str:
-        return pii.decrypt(self.phone_encrypted)
-
-    def set_id_number(self, value: str) -> None:
-        self.id_number_encrypted = pii.encrypt(value) if value else ""
-        self.id_number_hash = pii.lookup_hash(value) if value else ""
-
-    def set_phone(self, value: str) -> None:
-        self.phone_encrypted = pii.encrypt(value) if value else ""
-        self.phone_hash = pii.lookup_hash(value) if value else ""
-
-    @property
-    def id_number_masked(self) -> str:
-        return pii.mask_id_number(self.id_number) if self.id_number_encrypted else ""
-
-    @property
-    def phone_masked(self) -> str:
-        return pii.mask_phone(self.phone) if self.phone_encrypted else ""
+    def has_personal_data(self) -> bool:
+        return bool(self.id_number_encrypted or self.phone_encrypted)
 
 
 class GridAssignment(models.Model):

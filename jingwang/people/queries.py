@@ -6,12 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
-from django.http import Http404
+from django.db.models import Q, QuerySet
 
-from jingwang.accounts.roles import Perm, has_perm
-from jingwang.accounts.scope import grid_ids, station_ids
-from jingwang.people.models import GridAssignment, Person
+from jingwang.accounts import scope
+from jingwang.accounts.roles import Perm
+from jingwang.people.models import CommitteePost, GridAssignment, Person, Reassignment
 from jingwang.territory.models import Grid, Station
 
 # 全覆盖: every block has an officer, an auxiliary and a grid worker (on it or above it).
@@ -19,23 +18,97 @@ COVERAGE_ROLES = ("community_officer", "auxiliary", "grid_worker")
 
 
 def people_visible_to(user: Any) -> QuerySet[Person]:
-    if not has_perm(user, Perm.PEOPLE_VIEW):
-        return Person.objects.none()
-    people = Person.objects.filter(station_id__in=station_ids(user))
-    limited = grid_ids(user)
-    if limited is not None:
-        people = people.filter(assignments__grid_id__in=limited, assignments__ended_at__isnull=True)
-        people = people.distinct()
-    return people
+    """People of the user's stations; for a grid worker, those working in their grids."""
+    return scope.visible(
+        user,
+        Person.objects.all(),
+        perm=Perm.PEOPLE_VIEW,
+        grid=lambda grids: Q(
+            id__in=GridAssignment.objects.filter(grid_id__in=grids, ended_at__isnull=True).values(
+                "person_id"
+            )
+        ),
+    )
 
 
-def access_person(user: Any, person_id: int, *, write: bool = False) -> Person:
-    if write and not has_perm(user, Perm.PEOPLE_MANAGE):
-        raise Http404()
-    person = people_visible_to(user).filter(id=person_id).select_related("station", "user").first()
-    if person is None:
-        raise Http404()
-    return person
+def access_person(user: Any, person_id: Any, *, write: bool = False) -> Person:
+    return scope.access(
+        user,
+        people_visible_to(user).select_related("station", "user"),
+        person_id,
+        write=write,
+        write_perm=Perm.PEOPLE_MANAGE,
+    )
+
+
+def assignments_visible_to(user: Any) -> QuerySet[GridAssignment]:
+    """Assignments to grids the user may see, of people the user may see."""
+    return scope.visible(
+        user,
+        GridAssignment.objects.filter(person__in=people_visible_to(user)),
+        perm=Perm.PEOPLE_VIEW,
+        station="grid__station_id",
+        grid="grid_id",
+    )
+
+
+def access_assignment(
+    user: Any, person: Person, assignment_id: Any, *, write: bool = False
+) -> GridAssignment:
+    """One open assignment of ``person``."""
+    return scope.access(
+        user,
+        assignments_visible_to(user)
+        .filter(person=person, ended_at__isnull=True)
+        .select_related("grid"),
+        assignment_id,
+        write=write,
+        write_perm=Perm.PEOPLE_MANAGE,
+    )
+
+
+def posts_visible_to(user: Any) -> QuerySet[CommitteePost]:
+    return scope.visible(
+        user,
+        CommitteePost.objects.filter(person__in=people_visible_to(user)),
+        perm=Perm.PEOPLE_VIEW,
+        station="community__station_id",
+        grid=lambda grids: Q(community__grids__id__in=grids),
+    ).distinct()
+
+
+def access_post(user: Any, person: Person, post_id: Any, *, write: bool = False) -> CommitteePost:
+    """One current committee post of ``person``."""
+    return scope.access(
+        user,
+        posts_visible_to(user).filter(person=person, ended_at__isnull=True),
+        post_id,
+        write=write,
+        write_perm=Perm.PEOPLE_MANAGE,
+    )
+
+
+def reassignments_visible_to(user: Any) -> QuerySet[Reassignment]:
+    """Assignments left for review by a new grid version (station-wide readers only)."""
+    return scope.visible(
+        user,
+        Reassignment.objects.all(),
+        perm=Perm.PEOPLE_VIEW,
+        station="version__station_id",
+    )
+
+
+def access_reassignment(user: Any, item_id: Any) -> Reassignment:
+    """One open reassignment, to resolve (needs people.manage)."""
+    return scope.access(
+        user,
+        reassignments_visible_to(user)
+        .filter(resolved_at__isnull=True)
+        .select_related("person", "person__station", "suggested_grid"),
+        item_id,
+        write=True,
+        write_perm=Perm.PEOPLE_MANAGE,
+    )
 
 
 def open_assignments(grids: QuerySet[Grid]) -> QuerySet[GridAssignment]:
@@ -86,3 +159,23 @@ def coverage_gaps(user: Any, station: Station) -> list[Gap]:
             gaps.append(Gap(grid, missing))
     gaps.sort(key=lambda gap: gap.grid.code)
     return gaps
+
+
+def coverage_of(grid: Grid) -> dict[str, str]:
+    """Which coverage roles a grid has, held on the grid itself ("own") or above it ("above").
+
+    A fact about the grid, shown to whoever sees the grid, without saying who holds the role.
+    """
+    chain = [grid.id]
+    parent_id = grid.parent_id
+    while parent_id is not None:
+        chain.append(parent_id)
+        parent_id = Grid.objects.filter(id=parent_id).values_list("parent_id", flat=True).first()
+    held: dict[str, str] = {}
+    for grid_id, role in GridAssignment.objects.filter(
+        grid_id__in=chain, ended_at__isnull=True
+    ).values_list("grid_id", "role"):
+        where = "own" if grid_id == grid.id else "above"
+        if held.get(role) != "own":
+            held[role] = where
+    return held

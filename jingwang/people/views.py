@@ -14,12 +14,26 @@ from django.views.decorators.http import require_POST
 
 from jingwang.accounts.roles import Perm, has_perm
 from jingwang.accounts.scope import require
+from jingwang.core import drafts
+from jingwang.core.params import choice_param, text_param
+from jingwang.core.personal import unmask as unmask_door
 from jingwang.people import actions
 from jingwang.people.forms import AssignmentForm, CommitteePostForm, PersonForm
-from jingwang.people.models import GridAssignment, Person, Reassignment
-from jingwang.people.queries import access_person, coverage_gaps, people_visible_to
+from jingwang.people.models import GridAssignment, Person
+from jingwang.people.queries import (
+    access_assignment,
+    access_person,
+    access_post,
+    access_reassignment,
+    assignments_visible_to,
+    coverage_gaps,
+    people_visible_to,
+    posts_visible_to,
+    reassignments_visible_to,
+)
+from jingwang.territory.maps import grid_feature, map_geometry
 from jingwang.territory.queries import communities_visible_to, grids_visible_to
-from jingwang.territory.views import chosen_station, grid_feature, map_geometry
+from jingwang.territory.views import chosen_station
 
 
 def people_list(request: HttpRequest) -> HttpResponse:
@@ -28,10 +42,10 @@ def people_list(request: HttpRequest) -> HttpResponse:
     people = people_visible_to(request.user).select_related("station")
     if station is not None:
         people = people.filter(station=station)
-    kind = request.GET.get("kind", "")
-    if kind in Person.Kind.values:
+    kind = choice_param(request.GET, "kind", Person.Kind.values)
+    if kind:
         people = people.filter(kind=kind)
-    q = request.GET.get("q", "").strip()
+    q = text_param(request.GET, "q")
     if q:
         people = people.filter(Q(name__icontains=q) | Q(badge_number__icontains=q))
     page = Paginator(people.order_by("name", "id"), 50).get_page(request.GET.get("page"))
@@ -52,8 +66,13 @@ def person_view(request: HttpRequest, person_id: int) -> HttpResponse:
     can_manage = has_perm(request.user, Perm.PEOPLE_MANAGE)
     context: dict[str, Any] = {
         "person": person,
-        "assignments": person.assignments.filter(ended_at__isnull=True).select_related("grid"),
-        "posts": person.committee_posts.filter(ended_at__isnull=True).select_related("community"),
+        # Only what the reader may see: assignments in their grids, posts in their communities.
+        "assignments": assignments_visible_to(request.user)
+        .filter(person=person, ended_at__isnull=True)
+        .select_related("grid"),
+        "posts": posts_visible_to(request.user)
+        .filter(person=person, ended_at__isnull=True)
+        .select_related("community"),
         "can_manage": can_manage,
         "can_unmask": has_perm(request.user, Perm.PII_UNMASK),
     }
@@ -71,8 +90,7 @@ def person_view(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_POST
 def unmask(request: HttpRequest, person_id: int) -> HttpResponse:
     person = access_person(request.user, person_id)
-    require(request.user, Perm.PII_UNMASK)
-    revealed = actions.unmask_person(request.user, person)
+    revealed = unmask_door(request.user, person)
     return render(request, "people/_unmasked.html", {"person": person, "revealed": revealed})
 
 
@@ -80,7 +98,7 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
     require(request.user, Perm.PEOPLE_MANAGE)
     person = access_person(request.user, person_id, write=True) if person_id else None
     if person is None:
-        station, _stations = chosen_station(request)
+        station, _stations = chosen_station(request, perm=Perm.PEOPLE_MANAGE)
         if station is None:
             raise Http404()
     else:
@@ -96,24 +114,27 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
         if person
         else {"is_active": True}
     )
-    form = PersonForm(request.POST or None, initial=initial)
+    form = PersonForm(request.POST or None, initial=initial, editing=person is not None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if person is None:
-            person = actions.create_person(
-                request.user,
-                station,
-                name=data["name"],
-                kind=data["kind"],
-                badge_number=data["badge_number"],
-                id_number=data["id_number"],
-                phone=data["phone"],
-                is_active=data["is_active"],
-            )
-            messages.success(request, _("%(name)s was added.") % {"name": person.name})
-            return redirect("people:person", person_id=person.id)
         try:
-            actions.update_person(request.user, person, **data)
+            if person is None:
+                person = actions.create_person(
+                    request.user,
+                    station,
+                    name=data["name"],
+                    kind=data["kind"],
+                    badge_number=data["badge_number"],
+                    id_number=data["id_number"],
+                    phone=data["phone"],
+                    is_active=data["is_active"],
+                )
+                messages.success(request, _("%(name)s was added.") % {"name": person.name})
+            else:
+                actions.update_person(request.user, person, **data)
+                messages.success(request, _("The changes were saved."))
+        except actions.DuplicatePerson as error:
+            form.add_error("id_number", str(error))
         except actions.StaleEdit:
             form.add_error(
                 None,
@@ -123,11 +144,18 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
                 ),
             )
         else:
-            messages.success(request, _("The changes were saved."))
+            drafts.saved(request, f"person-{person_id or 'new'}")  # the form's data-keep-draft
             return redirect("people:person", person_id=person.id)
     return render(
         request, "people/person_form.html", {"form": form, "person": person, "station": station}
     )
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:  # ErrorList yields str; its stubs also allow ValidationError
+            messages.error(request, f"{label}: {error}" if label else str(error))
 
 
 @require_POST
@@ -142,23 +170,16 @@ def add_assignment(request: HttpRequest, person_id: int) -> HttpResponse:
         actions.assign(request.user, person, form.cleaned_data["grid"], form.cleaned_data["role"])
         messages.success(request, _("The assignment was added."))
     else:
-        for errors in form.errors.values():
-            for error in errors:  # ErrorList yields str; its stubs also allow ValidationError
-                messages.error(request, str(error))
+        _form_errors(request, form)
     return redirect("people:person", person_id=person.id)
 
 
 @require_POST
 def end_assignment(request: HttpRequest, person_id: int, assignment_id: int) -> HttpResponse:
     person = access_person(request.user, person_id, write=True)
-    assignment = (
-        GridAssignment.objects.filter(person=person, id=assignment_id, ended_at__isnull=True)
-        .select_related("grid")
-        .first()
-    )
-    if assignment is not None:
-        actions.end_assignment(request.user, assignment)
-        messages.success(request, _("The assignment was ended."))
+    assignment = access_assignment(request.user, person, assignment_id, write=True)
+    actions.end_assignment(request.user, assignment)
+    messages.success(request, _("The assignment was ended."))
     return redirect("people:person", person_id=person.id)
 
 
@@ -177,19 +198,16 @@ def add_post(request: HttpRequest, person_id: int) -> HttpResponse:
         )
         messages.success(request, _("The committee post was recorded."))
     else:
-        for errors in form.errors.values():
-            for error in errors:  # ErrorList yields str; its stubs also allow ValidationError
-                messages.error(request, str(error))
+        _form_errors(request, form)
     return redirect("people:person", person_id=person.id)
 
 
 @require_POST
 def end_post(request: HttpRequest, person_id: int, post_id: int) -> HttpResponse:
     person = access_person(request.user, person_id, write=True)
-    post = person.committee_posts.filter(id=post_id, ended_at__isnull=True).first()
-    if post is not None:
-        actions.end_committee_post(request.user, post)
-        messages.success(request, _("The committee post was ended."))
+    post = access_post(request.user, person, post_id, write=True)
+    actions.end_committee_post(request.user, post)
+    messages.success(request, _("The committee post was ended."))
     return redirect("people:person", person_id=person.id)
 
 
@@ -203,17 +221,12 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         feature["properties"]["missing"] = [str(GridAssignment.Role(r).label) for r in gap.missing]
         features.append(feature)
     blocks = (
-        grids_visible_to(request.user).filter(station=station, level="block").count()
-        if station
-        else 0
+        grids_visible_to(request.user).filter(station=station, level="block") if station else None
     )
     pending = (
-        Reassignment.objects.filter(
-            person__in=people_visible_to(request.user),
-            version__station=station,
-            version__is_current=True,
-            resolved_at__isnull=True,
-        ).select_related("person", "old_grid", "suggested_grid")
+        reassignments_visible_to(request.user)
+        .filter(version__station=station, version__is_current=True, resolved_at__isnull=True)
+        .select_related("person", "old_grid", "suggested_grid")
         if station
         else []
     )
@@ -223,17 +236,15 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         "pending": pending,
         "can_manage": has_perm(request.user, Perm.PEOPLE_MANAGE),
         "gaps": [(gap, [GridAssignment.Role(r).label for r in gap.missing]) for gap in gaps],
-        "blocks": blocks,
+        "blocks": blocks.count() if blocks is not None else 0,
         "map_data": {
             "grids": {"type": "FeatureCollection", "features": features},
             "context": {
                 "type": "FeatureCollection",
                 "features": [
-                    {"type": "Feature", "geometry": map_geometry(g.geometry), "properties": {}}
-                    for g in grids_visible_to(request.user).filter(station=station, level="block")
-                ]
-                if station
-                else [],
+                    {"type": "Feature", "geometry": map_geometry(g), "properties": {}}
+                    for g in (blocks if blocks is not None else [])
+                ],
             },
             "tiles": settings.MAP_TILE_URL,
         },
@@ -243,16 +254,7 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def resolve_reassignment(request: HttpRequest, item_id: int) -> HttpResponse:
-    require(request.user, Perm.PEOPLE_MANAGE)
-    item = (
-        Reassignment.objects.filter(
-            id=item_id, person__in=people_visible_to(request.user), resolved_at__isnull=True
-        )
-        .select_related("person", "suggested_grid")
-        .first()
-    )
-    if item is None:
-        raise Http404()
+    item = access_reassignment(request.user, item_id)
     grid = item.suggested_grid if request.POST.get("assign") == "suggested" else None
     actions.resolve_reassignment(request.user, item, assign_to=grid)
     if grid is not None:

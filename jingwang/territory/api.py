@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from jingwang.accounts.roles import Perm
 from jingwang.accounts.scope import require, station_ids
+from jingwang.accounts.types import AuthedRequest
+from jingwang.api import ERRORS, Text
 from jingwang.lib.geo import gcj02_to_wgs84
 from jingwang.people.queries import coverage_gaps
 from jingwang.territory import index
 from jingwang.territory.models import Grid
 from jingwang.territory.queries import (
+    GridLabel,
     access_grid,
     access_station,
     ancestors,
@@ -21,6 +23,9 @@ from jingwang.territory.queries import (
 )
 
 router = Router(tags=["territory"])
+
+StationKey = Query(None, min_length=1, max_length=64, description="station code or id")
+RequiredStationKey = Query(..., min_length=1, max_length=64, description="station code or id")
 
 
 class StationOut(Schema):
@@ -42,8 +47,18 @@ class GridOut(Schema):
     area_km2: float
 
 
+class GridLabelOut(Schema):
+    """A grid above one you can see: only its label; ``open`` says whether you may read it."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    open: bool
+
+
 class GridDetailOut(GridOut):
-    ancestors: list[GridOut]
+    ancestors: list[GridLabelOut]
     children: list[GridOut]
     geometry_wkt: str
 
@@ -60,7 +75,7 @@ class LocateOut(Schema):
     lon: float
     lat: float
     grid: GridOut | None
-    ancestors: list[GridOut]
+    ancestors: list[GridLabelOut]
 
 
 class GapOut(Schema):
@@ -68,41 +83,49 @@ class GapOut(Schema):
     missing: list[str]
 
 
-@router.get("/stations", response=list[StationOut])
-def stations(request: HttpRequest) -> list[object]:
+def _labels(chain: list[GridLabel]) -> list[dict[str, object]]:
+    return [
+        {"id": g.id, "code": g.code, "name": g.name, "level": g.level, "open": g.open}
+        for g in chain
+    ]
+
+
+@router.get("/stations", response={200: list[StationOut], **ERRORS})
+def stations(request: AuthedRequest) -> list[object]:
     require(request.user, Perm.TERRITORY_VIEW)
     return list(stations_visible_to(request.user))
 
 
-@router.get("/grids", response=list[GridOut])
+@router.get("/grids", response={200: list[GridOut], **ERRORS})
 def grids(
-    request: HttpRequest,
-    station: str | None = None,
+    request: AuthedRequest,
+    station: Text | None = StationKey,
     level: Literal["district", "sector", "block", "cluster"] | None = None,
 ) -> list[Grid]:
+    """Current grids within your scope (at most 5,000), without their shapes."""
     require(request.user, Perm.TERRITORY_VIEW)
     rows = grids_visible_to(request.user).order_by("code")
     if station:
         rows = rows.filter(station=access_station(request.user, station))
     if level:
         rows = rows.filter(level=level)
-    return list(rows.defer("geometry_wkt")[:5000])
+    return list(rows.defer("geometry_wkt", "map_geojson")[:5000])
 
 
-@router.get("/grids/{grid_id}", response=GridDetailOut)
-def grid(request: HttpRequest, grid_id: int) -> dict[str, object]:
+@router.get("/grids/{grid_id}", response={200: GridDetailOut, **ERRORS})
+def grid(request: AuthedRequest, grid_id: int) -> dict[str, object]:
     found = access_grid(request.user, grid_id)
     children = grids_visible_to(request.user, current=False).filter(parent=found).order_by("code")
     return {
         **GridOut.from_orm(found).dict(),
         "geometry_wkt": found.geometry_wkt,
-        "ancestors": ancestors(found),
-        "children": list(children),
+        "ancestors": _labels(ancestors(request.user, found)),
+        "children": list(children.defer("geometry_wkt", "map_geojson")),
     }
 
 
-@router.get("/locate", response=LocateOut)
-def locate(request: HttpRequest, query: Query[LocateQuery]) -> dict[str, object]:
+@router.get("/locate", response={200: LocateOut, **ERRORS})
+def locate(request: AuthedRequest, query: Query[LocateQuery]) -> dict[str, object]:
     """The finest current grid containing a point (WGS-84 by default; crs=gcj02 converts).
 
     A point on a boundary shared by several grids goes to the grid with the smallest code.
@@ -129,12 +152,16 @@ def locate(request: HttpRequest, query: Query[LocateQuery]) -> dict[str, object]
         "lon": lon,
         "lat": lat,
         "grid": found,
-        "ancestors": ancestors(found),
+        "ancestors": _labels(ancestors(request.user, found)),
     }
 
 
-@router.get("/coverage", response=list[GapOut])
-def coverage(request: HttpRequest, station: str) -> list[dict[str, object]]:
+@router.get("/coverage", response={200: list[GapOut], **ERRORS})
+def coverage(
+    request: AuthedRequest,
+    station: Text = RequiredStationKey,
+) -> list[dict[str, object]]:
+    """Blocks of a station lacking an officer, an auxiliary officer or a grid worker."""
     require(request.user, Perm.TERRITORY_VIEW)
     found = access_station(request.user, station)
     return [

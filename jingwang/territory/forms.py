@@ -4,8 +4,11 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from jingwang.core.config import settings_for
 from jingwang.lib import division
+from jingwang.territory.models import DivisionSettings, Station
 
 DEFAULTS = division.Policy()
 
@@ -84,11 +87,33 @@ class DivisionForm(forms.Form):
                     self.add_error(
                         target, _("The target must lie between the fewest and the most.")
                     )
+        if not self.errors:  # the engine's own checks last, so the form cannot accept more
+            try:
+                self.policy()
+            except ValueError as error:
+                field, _sep, reason = str(error).partition(": ")
+                self.add_error(
+                    field if field in self.fields else None,
+                    _("The division engine refuses this value: %(reason)s")
+                    % {"reason": reason or error},
+                )
         return data
 
     def policy(self) -> division.Policy:
         values = {name: value for name, value in self.cleaned_data.items() if name != "seed"}
         return division.Policy.from_dict({**DEFAULTS.to_dict(), **values})
+
+    @staticmethod
+    def initial_for(station: Station) -> dict[str, Any]:
+        """Where the form starts: seed 0 and the division defaults of the station's bureau."""
+        return {"seed": 0, **settings_for(station.bureau_id, DivisionSettings).values()}
+
+
+class DivisionSettingsForm(DivisionForm):
+    """A bureau's division defaults (the configuration section "division"): the division form
+    without its seed, with the same checks."""
+
+    seed = None  # type: ignore[assignment]
 
 
 class MoveForm(forms.Form):
@@ -111,3 +136,34 @@ class MoveForm(forms.Form):
                 params={"code": code},
             )
         return code
+
+
+# ---------------------------------------------------------------------------------------------
+# Bureaus and stations (the system admin's pages). The codes are checked by the actions.
+
+
+class BureauForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_(
+            "Letters, digits and dashes, kept in capitals; it cannot be changed once created."
+        ),
+    )
+    name = forms.CharField(label=pgettext_lazy("organisation", "Name"), max_length=100)
+
+
+class StationForm(BureauForm):
+    """A new station of a bureau: its code begins the codes of its grids."""
+
+
+class RenameForm(forms.Form):
+    name = forms.CharField(label=pgettext_lazy("organisation", "Name"), max_length=100)
+    # The version the editor saw: required, so a stale rename cannot skip the check.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": _("This form is out of date: reload the page and make the change again.")
+        },
+    )

@@ -1,91 +1,165 @@
-"""The import page: upload a GeoJSON or CSV file of communities or base units into a station."""
+"""Importing villages and communities, and base units: the first user of ``jingwang.core.imports``.
+
+The rows and their checks are ``jingwang.lib.territory_files``; the page, the command line, the
+atomic write and the audit event are the shared ones. This module declares the importer: its
+options (kind, coordinate system), its messages, and how rows become communities and base units.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from jingwang.accounts.roles import Perm
-from jingwang.accounts.scope import require
+from jingwang.core import imports
+from jingwang.core.imports import BATCH, CRS_OPTION, ImportConflict, Importer, Option, Upload
 from jingwang.lib import territory_files as files
-from jingwang.territory import actions
-from jingwang.territory.queries import access_station, stations_visible_to
+from jingwang.lib.importing import Table
+from jingwang.territory.models import BaseUnit, Community, Station
 
-# The error table shows this many rows; a file this wrong needs fixing at its source anyway.
-SHOWN_ERRORS = 500
+# The territory's own problem codes (jingwang.lib.territory_files), and its wording of two shared
+# ones. docs/data-formats.md lists them; a test keeps the three in step.
+MESSAGES = {
+    "no_communities": _(
+        "This station has no villages or communities yet: import them first, then their base units."
+    ),
+    "unknown_community": _(
+        "There is no village or community with code “%(code)s” in this station."
+    ),
+    "shape_needs_wkt": _(
+        "Villages and communities need polygon shapes: give them in a “wkt” column "
+        "(lon and lat columns are only for base units)."
+    ),
+    "conflict": _(
+        "The territory of this station was changed by someone else during the import: "
+        "nothing was imported; import the file again."
+    ),
+}
 
-KIND_CHOICES = [
-    (files.COMMUNITY, _("Villages and communities")),
-    (files.BASE_UNIT, _("Base units (buildings, compounds, village groups)")),
-]
-CRS_CHOICES = [
-    ("auto", _("As declared in the file (WGS-84 if not declared)")),
-    (files.WGS84, _("WGS-84 (GPS, most GIS software)")),
-    (files.GCJ02, _("GCJ-02 (Amap, Tencent and other Chinese map apps)")),
-]
+KIND = Option(
+    "kind",
+    _("The file holds"),
+    (
+        (files.COMMUNITY, _("Villages and communities")),
+        (files.BASE_UNIT, _("Base units (buildings, compounds, village groups)")),
+    ),
+)
 
 
-class ImportForm(forms.Form):
-    station = forms.ChoiceField(label=_("Station"))
-    kind = forms.ChoiceField(label=_("The file holds"), choices=KIND_CHOICES)
-    crs = forms.ChoiceField(
-        label=_("Coordinate system"), choices=CRS_CHOICES, initial="auto", required=False
+def read(upload: Upload) -> Table:
+    kind = upload.options["kind"]
+    known = None
+    if kind == files.BASE_UNIT:
+        # The station came through the scope door: its communities are within scope.
+        known = set(upload.station.communities.values_list("code", flat=True))
+    crs = upload.options.get("crs")
+    return files.read_territory_file(
+        upload.data,
+        upload.filename,
+        kind,
+        crs=None if crs in (None, "", "auto") else crs,
+        communities=known,
+        limits=upload.limits,
+        sheet=upload.sheet or None,
     )
-    file = forms.FileField(
-        label=_("File"),
-        widget=forms.FileInput(attrs={"accept": ".geojson,.json,.csv"}),
-        help_text=_(
-            "GeoJSON (.geojson or .json) or CSV (.csv). A file with any error imports nothing."
-        ),
+
+
+def write(upload: Upload, table: Table) -> tuple[int, int]:
+    """Rows whose code exists in the station update it; the others are created."""
+    station, kind, rows = upload.station, upload.options["kind"], table.rows
+    model: type[Community] | type[BaseUnit] = Community if kind == files.COMMUNITY else BaseUnit
+    existing = imports.existing_by(model, "code", [row.code for row in rows], station=station)
+    communities: dict[str, int] = {}
+    if kind == files.BASE_UNIT:
+        communities = dict(station.communities.values_list("code", "id"))
+    created: list[Any] = []
+    updated: list[Any] = []
+    for row in rows:
+        obj = existing.get(row.code)
+        if obj is None:
+            obj = model(station=station, code=row.code)
+            created.append(obj)
+        else:
+            updated.append(obj)
+        obj.name, obj.kind = row.name, row.kind
+        # A field left out of the file keeps its value (or the default on a new row).
+        for name in ("population", "households", "complexity", "community_type"):
+            value = row.values.get(name)
+            if value is not None:
+                setattr(obj, name, value)
+        if isinstance(obj, BaseUnit):  # the same as kind == files.BASE_UNIT
+            if row.community not in communities:
+                # Removed while the file was being checked.
+                raise ImportConflict(row.community)
+            obj.community_id = communities[row.community]
+        obj.set_geometry(row.geometry)
+    fields = [
+        "name",
+        "kind",
+        "population",
+        "households",
+        "complexity",
+        "geometry_wkt",
+        "min_lon",
+        "min_lat",
+        "max_lon",
+        "max_lat",
+        "area_km2",
+        "map_geojson",
+    ]
+    fields.append("community_type" if kind == files.COMMUNITY else "community")
+    model.objects.bulk_create(created, batch_size=BATCH)
+    imports.update_many(model, updated, fields)
+    return len(created), len(updated)
+
+
+def detail(upload: Upload, table: Table) -> dict[str, Any]:
+    return {"kind": upload.options["kind"], "crs": table.crs}
+
+
+TERRITORY = Importer(
+    name="import_territory",
+    title=_("Import territory"),
+    perm=Perm.TERRITORY_IMPORT,
+    read=read,
+    write=write,
+    options=(KIND, CRS_OPTION),
+    messages=MESSAGES,
+    detail=detail,
+    formats=(files.GEOJSON, files.CSV, files.XLSX),
+    template="territory/import.html",
+)
+
+
+def import_territory(
+    actor: Any,
+    station: Station,
+    kind: str,
+    data: bytes,
+    filename: str,
+    crs: str | None = None,
+    *,
+    source: str = "web",
+    sheet: str = "",
+) -> imports.ImportReport:
+    """Import communities or base units (``kind``: "community" or "base-unit") into a station.
+
+    Every row is checked first; a file with any error writes nothing. Rows whose code already
+    exists in the station update it; the others are created. One audit event either way.
+    """
+    return imports.run_import(
+        TERRITORY,
+        actor,
+        station,
+        data,
+        filename,
+        options={"kind": kind, "crs": crs or "auto"},
+        sheet=sheet,
+        source=source,
     )
-
-    def __init__(self, *args: Any, stations: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["station"].choices = [(s.code, s.name) for s in stations]  # type: ignore[attr-defined]
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and upload.size > limit:
-            raise forms.ValidationError(
-                _("The file is larger than %(limit)s MB.") % {"limit": limit // (1024 * 1024)}
-            )
-        return upload
 
 
 def import_page(request: HttpRequest) -> HttpResponse:
-    require(request.user, Perm.TERRITORY_IMPORT)
-    stations = stations_visible_to(request.user)
-    wanted = request.POST.get("station") or request.GET.get("station")
-    # A station outside the user's scope is a page that does not exist for them.
-    chosen = access_station(request.user, wanted, perm=Perm.TERRITORY_IMPORT) if wanted else None
-    initial = {"station": chosen.code if chosen else None, "crs": "auto"}
-    if request.method == "POST":
-        form = ImportForm(request.POST, request.FILES, stations=stations, initial=initial)
-    else:
-        form = ImportForm(stations=stations, initial=initial)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        station = access_station(request.user, data["station"], perm=Perm.TERRITORY_IMPORT)
-        upload = data["file"]
-        report = actions.import_territory(
-            request.user,
-            station,
-            data["kind"],
-            b"".join(upload.chunks()),
-            upload.name or "",
-            None if data["crs"] in ("", "auto") else data["crs"],
-        )
-    context = {
-        "form": form,
-        "report": report,
-        "shown_errors": report.errors[:SHOWN_ERRORS] if report else [],
-        "hidden_errors": max(0, len(report.errors) - SHOWN_ERRORS) if report else 0,
-    }
-    return render(request, "territory/import.html", context)
+    return imports.import_page(request, TERRITORY)

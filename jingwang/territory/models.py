@@ -6,17 +6,23 @@ database); ``bbox`` columns let a page ask for what lies in view without parsing
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
+from typing import Any
 
 import shapely
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jingwang.core.config import BureauSettings
+from jingwang.lib import division
+
 
 class Bureau(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    version = models.PositiveIntegerField(default=1)  # the stale-edit check of a rename
 
     class Meta:
         verbose_name = _("county bureau")
@@ -30,6 +36,7 @@ class Station(models.Model):
     bureau = models.ForeignKey(Bureau, on_delete=models.PROTECT, related_name="stations")
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    version = models.PositiveIntegerField(default=1)  # the stale-edit check of a rename
 
     class Meta:
         verbose_name = _("police station")
@@ -54,6 +61,8 @@ class Shaped(models.Model):
     population = models.PositiveIntegerField(_("population"), default=0)
     households = models.PositiveIntegerField(_("households"), default=0)
     complexity = models.FloatField(_("complexity"), default=0)
+    # The shape as maps draw it (GeoJSON, simplified to a metre), computed when it is written.
+    map_geojson = models.TextField(blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -63,12 +72,23 @@ class Shaped(models.Model):
         return shapely.from_wkt(self.geometry_wkt)
 
     def set_geometry(self, geometry: shapely.Geometry) -> None:
-        from jingwang.lib.geo import area_km2
+        from jingwang.lib.geo import area_km2, map_shape
 
         self.geometry_wkt = shapely.to_wkt(geometry, rounding_precision=7)
         self.min_lon, self.min_lat, self.max_lon, self.max_lat = geometry.bounds
         self.area_km2 = round(area_km2(geometry), 6)
+        self.map_geojson = map_shape(geometry)
         self.__dict__.pop("geometry", None)
+
+    @property
+    def map_shape(self) -> dict[str, Any]:
+        """The shape for a map (see ``map_geojson``)."""
+        if not self.map_geojson:  # a row written before shapes were kept simplified
+            from jingwang.lib.geo import map_shape
+
+            self.map_geojson = map_shape(self.geometry)
+        loaded: dict[str, Any] = json.loads(self.map_geojson)
+        return loaded
 
     @property
     def density(self) -> float:
@@ -192,6 +212,33 @@ class Grid(Shaped):
         return self.LEVEL_ORDER.index(self.level)
 
 
+class GridLineage(models.Model):
+    """How a grid of a new version relates to the grids it replaced: each pair that overlaps,
+    with the share of each one's area that they have in common (written when a plan is
+    applied; followers such as assignments use it to re-place their records)."""
+
+    new_grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="lineage_from")
+    old_grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="lineage_to")
+    share_of_new = models.FloatField(_("share of the new grid"))
+    share_of_old = models.FloatField(_("share of the old grid"))
+
+    class Meta:
+        verbose_name = _("grid lineage")
+        constraints = [
+            models.UniqueConstraint(fields=["new_grid", "old_grid"], name="grid_lineage_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_grid_id} → {self.new_grid_id}"
+
+    @property
+    def overlap(self) -> float:
+        """Intersection over union of the two grids (1 = the same ground)."""
+        if self.share_of_new <= 0 or self.share_of_old <= 0:
+            return 0.0
+        return 1 / (1 / self.share_of_new + 1 / self.share_of_old - 1)
+
+
 class DivisionProposal(models.Model):
     """A proposed four-level division of a station's base units, reviewed before it is applied.
 
@@ -228,3 +275,53 @@ class DivisionProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station} #{self.number}"
+
+
+DIVISION_DEFAULTS = division.Policy()
+
+
+class DivisionSettings(BureauSettings):
+    """A bureau's defaults for grid division (a configuration section, ``jingwang.core.config``):
+    the division form of its stations starts from them and ``jingwang divide`` uses them. The
+    checks are the engine's own (``Policy.validate``, through ``forms.DivisionSettingsForm``)."""
+
+    urban_households_min = models.PositiveIntegerField(
+        _("Urban block: fewest households"), default=DIVISION_DEFAULTS.urban_households_min
+    )
+    urban_households_target = models.PositiveIntegerField(
+        _("Urban block: target households"), default=DIVISION_DEFAULTS.urban_households_target
+    )
+    urban_households_max = models.PositiveIntegerField(
+        _("Urban block: most households"), default=DIVISION_DEFAULTS.urban_households_max
+    )
+    urban_population_max = models.PositiveIntegerField(
+        _("Urban block: most residents"),
+        null=True,
+        blank=True,
+        default=DIVISION_DEFAULTS.urban_population_max,
+    )
+    rural_households_min = models.PositiveIntegerField(
+        _("Rural block: fewest households"), default=DIVISION_DEFAULTS.rural_households_min
+    )
+    rural_households_target = models.PositiveIntegerField(
+        _("Rural block: target households"), default=DIVISION_DEFAULTS.rural_households_target
+    )
+    rural_households_max = models.PositiveIntegerField(
+        _("Rural block: most households"), default=DIVISION_DEFAULTS.rural_households_max
+    )
+    complexity_alpha = models.FloatField(
+        _("Weight of complexity in workload"), default=DIVISION_DEFAULTS.complexity_alpha
+    )
+    sector_blocks = models.FloatField(
+        _("Blocks per sector"), default=DIVISION_DEFAULTS.sector_blocks
+    )
+    district_sectors = models.FloatField(
+        _("Sectors per district"), default=DIVISION_DEFAULTS.district_sectors
+    )
+
+    class Meta:
+        verbose_name = _("grid division defaults")
+
+    def policy(self) -> division.Policy:
+        """The division policy these defaults give (the engine's defaults for the rest)."""
+        return division.Policy.from_dict(self.values())

@@ -6,6 +6,7 @@ proposal is measured, rebuilds a Plan from its stored JSON, and turns a plan int
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -14,20 +15,12 @@ import shapely
 
 from jingwang.lib import division
 from jingwang.lib.division.measures import level_ids
+from jingwang.lib.geo import map_shape
 from jingwang.lib.locate import GridIndex
+from jingwang.lib.numbers import cn_number
 from jingwang.territory.models import BaseUnit, Community, Grid, GridVersion, Station
 
 LEVELS = list(division.LEVELS)  # district, sector, block, cluster
-CN_DIGITS = "零一二三四五六七八九"
-
-
-def cn_number(n: int) -> str:
-    """1 → 一, 12 → 十二, 23 → 二十三 (grid names count in Chinese)."""
-    if n < 10:
-        return CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    head = "" if tens == 1 else CN_DIGITS[tens]
-    return f"{head}十{CN_DIGITS[ones] if ones else ''}" if n < 100 else str(n)
 
 
 def station_units(station: Station) -> tuple[list[BaseUnit], list[division.BaseUnit]]:
@@ -54,10 +47,18 @@ def station_units(station: Station) -> tuple[list[BaseUnit], list[division.BaseU
     return rows, division.project_lonlat(units)
 
 
-def plan_to_json(plan: division.Plan, current: dict[str, Any] | None = None) -> dict[str, Any]:
+def plan_to_json(
+    plan: division.Plan,
+    current: dict[str, Any] | None,
+    rows: Sequence[BaseUnit],
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What a proposal keeps: the cluster of each unit (every level follows from the ids), the
     notes of the engine, and what its page shows without re-measuring: the measures, the
-    violations, the blocks, and the current grids' measures it was compared with."""
+    violations, the blocks with their map shapes, and the current grids' measures it was
+    compared with. ``previous`` (the plan before a hand edit) lends the shapes of the blocks
+    whose units did not change."""
+    blocks = [region.to_dict() for region in plan.regions("block")]
     return {
         "seed": plan.seed,
         "policy": plan.policy.to_dict(),
@@ -65,9 +66,35 @@ def plan_to_json(plan: division.Plan, current: dict[str, Any] | None = None) -> 
         "notes": [note.to_dict() for note in plan.notes],
         "measures": plan.measures,
         "violations": [violation.to_dict() for violation in plan.violations],
-        "blocks": [region.to_dict() for region in plan.regions("block")],
+        "blocks": blocks,
+        "shapes": block_shapes(blocks, rows, previous),
         "current": current,
     }
+
+
+def block_shapes(
+    blocks: list[dict[str, Any]],
+    rows: Sequence[BaseUnit],
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Each block's shape as maps draw it (GeoJSON), keyed by block id."""
+    kept: dict[str, tuple[list[str], Any]] = {}
+    if previous:
+        old_units = {block["id"]: sorted(block["units"]) for block in previous.get("blocks", [])}
+        for block_id, shape in previous.get("shapes", {}).items():
+            if block_id in old_units:
+                kept[block_id] = (old_units[block_id], shape)
+    by_code = {unit.code: unit for unit in rows}
+    shapes: dict[str, Any] = {}
+    for block in blocks:
+        units = sorted(block["units"])
+        if block["id"] in kept and kept[block["id"]][0] == units:
+            shapes[block["id"]] = kept[block["id"]][1]
+            continue
+        parts = [by_code[code].geometry for code in units if code in by_code]
+        if parts:
+            shapes[block["id"]] = json.loads(map_shape(shapely.union_all(parts)))
+    return shapes
 
 
 def compare_current(
@@ -163,7 +190,8 @@ def measure_current(
 def build_grids(
     station: Station, version: GridVersion, plan: division.Plan, rows: Sequence[BaseUnit]
 ) -> dict[str, Grid]:
-    """Create the Grid rows of ``plan`` in ``version``: region id → Grid, parents first."""
+    """Create the Grid rows of ``plan`` in ``version``: region id → Grid, parents first, one
+    bulk insert per level."""
     by_code = {unit.code: unit for unit in rows}
     communities = {c.code: c for c in Community.objects.filter(station=station)}
     created: dict[str, Grid] = {}
@@ -173,6 +201,7 @@ def build_grids(
         for code, region in plan.assignment[level].items():
             if code in by_code:
                 members[region].append(by_code[code])
+        batch: list[tuple[str, Grid]] = []
         for region in sorted(members):
             units = members[region]
             parent = created.get(region.rsplit("-", 1)[0]) if "-" in region else None
@@ -196,8 +225,9 @@ def build_grids(
                 ),
             )
             grid.set_geometry(shapely.union_all([u.geometry for u in units]).buffer(0))
-            grid.save()
-            created[region] = grid
+            batch.append((region, grid))
+        Grid.objects.bulk_create([grid for _region, grid in batch], batch_size=500)
+        created.update(batch)
     return created
 
 
@@ -211,25 +241,3 @@ def _name(
     suffix = "片" if level == "sector" else "组"
     counters[(level, community.code)] += 1
     return f"{community.name}{cn_number(counters[(level, community.code)])}{suffix}"
-
-
-def overlap(a: shapely.Geometry, b: shapely.Geometry) -> float:
-    """Intersection over union of two shapes (1 = the same ground)."""
-    union = shapely.area(shapely.union(a, b))
-    return float(shapely.area(shapely.intersection(a, b)) / union) if union else 0.0
-
-
-class Matcher:
-    """Finds, for a shape, the candidate grid covering most of its ground (by IoU)."""
-
-    def __init__(self, candidates: Sequence[Grid]) -> None:
-        self.candidates = list(candidates)
-        self.tree = shapely.STRtree([c.geometry for c in self.candidates])
-
-    def best(self, geometry: shapely.Geometry) -> tuple[Grid | None, float]:
-        best, score = None, 0.0
-        for i in self.tree.query(geometry, predicate="intersects"):
-            value = overlap(geometry, self.candidates[int(i)].geometry)
-            if value > score:
-                best, score = self.candidates[int(i)], value
-        return best, score

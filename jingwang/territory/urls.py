@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jingwang.territory import imports, views
+from jingwang.territory import imports, views, views_admin
 
 app_name = "territory"
 urlpatterns = [
@@ -13,4 +13,13 @@ urlpatterns = [
     path("divisions/<int:proposal_id>/move/", views.division_move, name="division_move"),
     path("divisions/<int:proposal_id>/apply/", views.division_apply, name="division_apply"),
     path("divisions/<int:proposal_id>/discard/", views.division_discard, name="division_discard"),
+    # The system admin's: bureaus and stations (views_admin.py).
+    path("bureaus/", views_admin.bureaus_view, name="bureaus"),
+    path("bureaus/<int:bureau_id>/", views_admin.bureau_view, name="bureau"),
+    path("bureaus/<int:bureau_id>/stations/", views_admin.new_station, name="new_station"),
+    path(
+        "bureaus/<int:bureau_id>/stations/<int:station_id>/",
+        views_admin.station_view,
+        name="station_admin",
+    ),
 ]

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shapely
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -16,78 +14,49 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jingwang.accounts.roles import Perm, has_perm
-from jingwang.accounts.scope import require, station_ids
+from jingwang.accounts.scope import require
+from jingwang.core.params import choice_param, int_param, text_param
 from jingwang.lib import division
-from jingwang.people.queries import open_assignments
+from jingwang.people.models import GridAssignment
+from jingwang.people.queries import assignments_visible_to, coverage_of
 from jingwang.territory import actions, planning
 from jingwang.territory.forms import DivisionForm, MoveForm
+from jingwang.territory.maps import feature, grid_feature, map_data
 from jingwang.territory.models import BaseUnit, DivisionProposal, Grid
 from jingwang.territory.queries import (
     access_grid,
+    access_proposal,
     access_station,
     ancestors,
+    base_units_visible_to,
     communities_visible_to,
     grids_visible_to,
+    proposals_visible_to,
     stations_visible_to,
 )
 
 LEVELS = [level for level, _label in Grid.Level.choices]
 
 
-# Shapes sent to a map are simplified to about a metre and rounded to 6 decimals (10 cm): the
-# page stays light on a village phone connection and the drawing does not change.
-MAP_TOLERANCE = 0.00001
-
-
-def map_geometry(geometry: shapely.Geometry) -> dict[str, Any]:
-    simple = shapely.set_precision(shapely.simplify(geometry, MAP_TOLERANCE), 0.000001)
-    return shapely.geometry.mapping(simple if not simple.is_empty else geometry)
-
-
-def _feature(row: Any, **properties: Any) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": map_geometry(row.geometry), "properties": properties}
-
-
-def grid_feature(grid: Grid) -> dict[str, Any]:
-    return _feature(
-        grid,
-        id=grid.id,
-        code=grid.code,
-        name=grid.name,
-        level=grid.level,
-        level_label=str(grid.get_level_display()),
-        population=grid.population,
-        households=grid.households,
-        complexity=round(grid.complexity, 2),
-        url=f"/territory/grids/{grid.id}/",
-    )
-
-
-def chosen_station(request: HttpRequest) -> Any:
-    stations = stations_visible_to(request.user)
-    code = request.GET.get("station")
+def chosen_station(request: HttpRequest, *, perm: str = Perm.TERRITORY_VIEW) -> Any:
+    """The station named by ``?station=`` (code or id, within scope), else the first one."""
+    stations = stations_visible_to(request.user, perm=perm)
+    code = text_param(request.GET, "station", max_length=64)
     if code:
-        return access_station(request.user, code), stations
+        return access_station(request.user, code, perm=perm), stations
     return stations.first(), stations
 
 
 def map_view(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.TERRITORY_VIEW)
     station, stations = chosen_station(request)
-    level = request.GET.get("level", "block")
-    if level not in LEVELS:
-        level = "block"
+    level = choice_param(request.GET, "level", LEVELS, "block")
     grids = grids_visible_to(request.user).filter(station=station, level=level) if station else []
     communities = communities_visible_to(request.user).filter(station=station) if station else []
-    data: dict[str, Any] = {
-        "grids": {"type": "FeatureCollection", "features": [grid_feature(g) for g in grids]},
-        "communities": {
-            "type": "FeatureCollection",
-            "features": [_feature(c, code=c.code, name=c.name, kind=c.kind) for c in communities],
-        },
-        "tiles": settings.MAP_TILE_URL,
-        "gaps": [],
-    }
+    data = map_data(
+        grids=[grid_feature(g) for g in grids],
+        communities=[feature(c, code=c.code, name=c.name, kind=c.kind) for c in communities],
+    )
     context = {
         "station": station,
         "stations": stations,
@@ -97,7 +66,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "grid_count": len(data["grids"]["features"]),
         "can_divide": has_perm(request.user, Perm.TERRITORY_DIVIDE),
         "proposals": (
-            DivisionProposal.objects.filter(station=station, status="proposed").count()
+            proposals_visible_to(request.user).filter(station=station, status="proposed").count()
             if station
             else 0
         ),
@@ -111,10 +80,10 @@ def grids_view(request: HttpRequest) -> HttpResponse:
     grids = grids_visible_to(request.user).select_related("parent", "community")
     if station is not None:
         grids = grids.filter(station=station)
-    level = request.GET.get("level", "")
-    if level in LEVELS:
+    level = choice_param(request.GET, "level", LEVELS)
+    if level:
         grids = grids.filter(level=level)
-    q = request.GET.get("q", "").strip()
+    q = text_param(request.GET, "q")
     if q:
         grids = grids.filter(Q(code__icontains=q) | Q(name__icontains=q))
     grids = grids.annotate(
@@ -133,30 +102,30 @@ def grids_view(request: HttpRequest) -> HttpResponse:
 
 
 def grid_view(request: HttpRequest, grid_id: int) -> HttpResponse:
+    """A grid, as the reader may see it: its figures and children; the grids above as labels
+    (linked when the reader may open them); the people on it and above it whom the reader may
+    see; and which roles cover it, whoever holds them."""
     grid = access_grid(request.user, grid_id)
     children = grids_visible_to(request.user, current=False).filter(parent=grid).order_by("code")
-    chain = ancestors(grid)
-    visible_ids = set(
-        grids_visible_to(request.user, current=False)
-        .filter(id__in=[g.id for g in chain])
-        .values_list("id", flat=True)
+    chain = ancestors(request.user, grid)
+    assignments = list(
+        assignments_visible_to(request.user)
+        .filter(grid_id__in=[grid.id, *[g.id for g in chain]], ended_at__isnull=True)
+        .select_related("person", "grid")
     )
-    assignments = open_assignments(Grid.objects.filter(id__in=[grid.id, *[g.id for g in chain]]))
-    data: dict[str, Any] = {
-        "grids": {"type": "FeatureCollection", "features": [grid_feature(grid)]},
-        "children": {
-            "type": "FeatureCollection",
-            "features": [grid_feature(child) for child in children],
-        },
-        "tiles": settings.MAP_TILE_URL,
-    }
+    covered = coverage_of(grid)
     context = {
         "grid": grid,
-        "ancestors": [(g, g.id in visible_ids) for g in chain],
+        "ancestors": chain,
         "children": children,
         "own_assignments": [a for a in assignments if a.grid_id == grid.id],
         "inherited_assignments": [a for a in assignments if a.grid_id != grid.id],
-        "map_data": data,
+        "covered_from_above": [
+            GridAssignment.Role(role).label for role, where in covered.items() if where == "above"
+        ],
+        "map_data": map_data(
+            grids=[grid_feature(grid)], children=[grid_feature(child) for child in children]
+        ),
         "can_manage": has_perm(request.user, Perm.PEOPLE_MANAGE),
     }
     return render(request, "territory/grid.html", context)
@@ -206,11 +175,10 @@ def violation_label(code: str) -> str:
 
 def divisions_view(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.TERRITORY_DIVIDE)
-    station, stations = chosen_station(request)
+    station, stations = chosen_station(request, perm=Perm.TERRITORY_DIVIDE)
     if station is None:
         raise Http404()
-    station = access_station(request.user, station.code, perm=Perm.TERRITORY_DIVIDE)
-    form = DivisionForm(request.POST or None, initial={"seed": 0})
+    form = DivisionForm(request.POST or None, initial=DivisionForm.initial_for(station))
     if request.method == "POST" and form.is_valid():
         try:
             proposal = actions.propose_division(
@@ -226,7 +194,7 @@ def divisions_view(request: HttpRequest) -> HttpResponse:
                 request, _("Proposal %(n)s is ready for review.") % {"n": proposal.number}
             )
             return redirect("territory:division", proposal_id=proposal.id)
-    proposals = DivisionProposal.objects.filter(station=station).order_by("-number")
+    proposals = proposals_visible_to(request.user).filter(station=station).order_by("-number")
     rows = [
         (
             p,
@@ -239,51 +207,39 @@ def divisions_view(request: HttpRequest) -> HttpResponse:
     return render(request, "territory/divisions.html", context)
 
 
-def _proposal(request: HttpRequest, proposal_id: int) -> DivisionProposal:
-    require(request.user, Perm.TERRITORY_DIVIDE)
-    proposal = (
-        DivisionProposal.objects.filter(id=proposal_id, station_id__in=station_ids(request.user))
-        .select_related("station", "applied_version")
-        .first()
-    )
-    if proposal is None:
-        raise Http404()
-    return proposal
-
-
 def _block_features(
-    blocks: list[dict[str, Any]], rows: list[BaseUnit], flagged: set[str]
+    data: dict[str, Any], rows: list[BaseUnit], flagged: set[str]
 ) -> list[dict[str, Any]]:
-    by_code = {unit.code: unit for unit in rows}
-    features = []
-    for block in blocks:
-        shape = shapely.union_all(
-            [by_code[code].geometry for code in block["units"] if code in by_code]
-        )
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": map_geometry(shape),
-                "properties": {
-                    "code": block["id"],
-                    "name": "",
-                    "level": "block",
-                    "level_label": str(Grid.Level.BLOCK.label),
-                    "households": block["households"],
-                    "population": block["population"],
-                    "flagged": block["id"] in flagged,
-                },
-            }
-        )
-    return features
+    """The proposal's blocks for its map, from the shapes it stored (a proposal made before
+    they were stored gets them computed here)."""
+    shapes = data.get("shapes") or planning.block_shapes(data["blocks"], rows)
+    return [
+        {
+            "type": "Feature",
+            "geometry": shapes[block["id"]],
+            "properties": {
+                "code": block["id"],
+                "name": "",
+                "level": "block",
+                "level_label": str(Grid.Level.BLOCK.label),
+                "households": block["households"],
+                "population": block["population"],
+                "flagged": block["id"] in flagged,
+            },
+        }
+        for block in data["blocks"]
+        if block["id"] in shapes
+    ]
 
 
 def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
     """A proposal beside the current grids. Reads what the proposal stored; re-measures the
     current grids only when they changed since the proposal was measured against them."""
-    proposal = _proposal(request, proposal_id)
+    proposal = access_proposal(request.user, proposal_id)
     data = proposal.plan
-    rows = list(BaseUnit.objects.filter(station=proposal.station).order_by("code"))
+    rows = list(
+        base_units_visible_to(request.user).filter(station=proposal.station).order_by("code")
+    )
     version = proposal.station.current_version()
     current = data.get("current")
     if version is not None and (current is None or current["version"] != version.pk):
@@ -326,27 +282,15 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
         "move_form": form,
         "unit_codes": [u.code for u in rows],
         "editable": proposal.status == DivisionProposal.Status.PROPOSED,
-        "current_data": {
-            "grids": {
-                "type": "FeatureCollection",
-                "features": [grid_feature(g) for g in current_blocks],
-            },
-            "tiles": settings.MAP_TILE_URL,
-        },
-        "proposal_data": {
-            "grids": {
-                "type": "FeatureCollection",
-                "features": _block_features(data["blocks"], rows, flagged),
-            },
-            "tiles": settings.MAP_TILE_URL,
-        },
+        "current_data": map_data(grids=[grid_feature(g) for g in current_blocks]),
+        "proposal_data": map_data(grids=_block_features(data, rows, flagged)),
     }
     return render(request, "territory/division.html", context)
 
 
 @require_POST
 def division_move(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal(request, proposal_id)
+    proposal = access_proposal(request.user, proposal_id, write=True)
     rows, units = planning.station_units(proposal.station)
     blocks = sorted(
         set(proposal.plan["clusters"][code].rsplit("-", 1)[0] for code in proposal.plan["clusters"])
@@ -376,12 +320,11 @@ def division_move(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 @require_POST
 def division_apply(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal(request, proposal_id)
-    revision = request.POST.get("revision", "")
+    proposal = access_proposal(request.user, proposal_id, write=True)
+    revision = int_param(request.POST, "revision", required=True)
+    assert revision is not None
     try:
-        version = actions.apply_grid_plan(
-            request.user, proposal, int(revision) if revision.isdigit() else -1
-        )
+        version = actions.apply_grid_plan(request.user, proposal, revision)
     except actions.PlanError as error:
         messages.error(request, str(error))
         return redirect("territory:division", proposal_id=proposal.id)
@@ -395,12 +338,11 @@ def division_apply(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 @require_POST
 def division_discard(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal(request, proposal_id)
-    revision = request.POST.get("revision", "")
+    proposal = access_proposal(request.user, proposal_id, write=True)
+    revision = int_param(request.POST, "revision", required=True)
+    assert revision is not None
     try:
-        actions.discard_proposal(
-            request.user, proposal, int(revision) if revision.isdigit() else -1
-        )
+        actions.discard_proposal(request.user, proposal, revision)
     except actions.PlanError as error:
         messages.error(request, str(error))
     return redirect(f"{reverse('territory:divisions')}?station={proposal.station.code}")

@@ -474,16 +474,16 @@ def test_extra_columns_are_ignored_and_named():
 @pytest.mark.parametrize(
     "header, kind, expected",
     [
-        ("code,name,kind", COMMUNITY, [Problem("csv_no_geometry")]),
+        ("code,name,kind", COMMUNITY, [Problem("no_shape_columns")]),
         (
             "code,name,kind,lon",
             BASE_UNIT,
             [
                 Problem("missing_column", field="community", params={"column": "community"}),
-                Problem("csv_no_geometry"),
+                Problem("no_shape_columns"),
             ],
         ),
-        ("code,name,kind,lon,lat", COMMUNITY, [Problem("csv_points_for_communities")]),
+        ("code,name,kind,lon,lat", COMMUNITY, [Problem("shape_needs_wkt")]),
         (
             "name,wkt",
             COMMUNITY,

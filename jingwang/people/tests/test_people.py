@@ -65,12 +65,12 @@ def test_unmasking_is_for_allowed_roles_and_audited(world):
     officer = world.people["officer"]
     response = world.client("chief").post(f"/people/{officer.id}/unmask/")
     assert "510722199001011236" in response.content.decode()
-    event = AuditEvent.objects.get(action="unmask_person")
+    event = AuditEvent.objects.get(action="unmask")
     assert event.actor_name == "chief" and event.object_id == str(officer.id)
     for role in ("auxiliary", "mediator", "grid_worker", "other_officer", "auditor"):
         denied = world.client(role).post(f"/people/{officer.id}/unmask/")
         assert denied.status_code == 404
-    assert AuditEvent.objects.filter(action="unmask_person").count() == 1
+    assert AuditEvent.objects.filter(action="unmask").count() == 1
     api = world.client("officer").post(f"/api/v1/people/{officer.id}/unmask")
     assert api.json()["phone"] == "13812345678"
     assert (
@@ -187,3 +187,106 @@ def test_api_creates_a_person_and_reports_fields(world):
     )
     assert other.status_code == 404
     assert not Person.objects.filter(station=world.other_station, name="x").exists()
+
+
+def test_an_edit_without_the_version_it_was_made_from_is_refused(world):
+    officer = world.people["officer"]
+    client = world.client("chief")
+    client.post("/accounts/language/", {"language": "en"})
+    form = {"name": "改名", "kind": "officer", "badge_number": "", "is_active": "on"}
+    response = client.post(f"/people/{officer.id}/edit/", form)
+    assert response.status_code == 200 and "reload the page" in response.content.decode()
+    api = client.patch(
+        f"/api/v1/people/{officer.id}", {"name": "改名"}, content_type="application/json"
+    )
+    assert api.status_code == 422 and api.json()["errors"][0]["field"] == "version"
+    stale = client.patch(
+        f"/api/v1/people/{officer.id}",
+        {"name": "改名", "version": 9},
+        content_type="application/json",
+    )
+    assert stale.status_code == 409 and stale.json()["errors"][0]["field"] == "version"
+    officer.refresh_from_db()
+    assert (officer.name, officer.version) == ("王警官", 1)
+    good = client.patch(
+        f"/api/v1/people/{officer.id}",
+        {"name": "改名", "version": 1},
+        content_type="application/json",
+    )
+    assert good.status_code == 200 and good.json()["version"] == 2
+
+
+@pytest.mark.parametrize("how", ["page", "api", "edit"])
+def test_one_id_number_per_station_with_the_same_message_everywhere(world, how):
+    client = world.client("chief")
+    client.post("/accounts/language/", {"language": "en"})
+    taken = "510722199001011236"  # 王警官's
+    message = "A person with this ID number already exists in this station."
+    if how == "page":
+        response = add(client, id_number=taken)
+        assert response.status_code == 200
+        invalid = response.content.decode().split('class="field invalid"')[1].split("</div>")[0]
+        assert 'name="id_number"' in invalid and message in response.content.decode()
+    elif how == "api":
+        response = client.post(
+            "/api/v1/people/",
+            {"station": "TC", "name": "重号", "kind": "officer", "id_number": taken},
+            content_type="application/json",
+        )
+        assert response.status_code == 409
+        assert response.json()["errors"] == [{"field": "id_number", "message": message}]
+    else:
+        worker = world.people["grid_worker"]
+        response = client.post(
+            f"/people/{worker.id}/edit/",
+            {"name": worker.name, "kind": "grid_worker", "id_number": taken, "version": "1"},
+        )
+        assert response.status_code == 200 and message in response.content.decode()
+        worker.refresh_from_db()
+        assert not worker.id_number
+    assert Person.objects.filter(id_number_hash=Person.id_number.hash(taken)).count() == 1
+    # Another station may hold the same number: the rule is per station.
+    other = Person(station=world.other_station, name="同号", kind="officer")
+    other.id_number = taken
+    other.save()
+
+
+def test_the_database_refuses_a_second_person_with_one_id_number(world):
+    from django.db import IntegrityError, transaction
+
+    first = world.people["officer"]
+    twin = Person(station=world.station, name="双胞", kind="officer")
+    twin.id_number = first.id_number.plaintext
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin.save()
+
+
+def test_a_grid_worker_sees_only_labels_above_and_roles_not_names(world):
+    client = world.client("grid_worker")
+    client.post("/accounts/language/", {"language": "en"})
+    page = client.get(f"/territory/grids/{world.block_a.id}/").content.decode()
+    # The sector and district above: their labels only, no link, no figures.
+    crumbs = page.split('class="crumbs"')[1].split("</nav>")[0]
+    assert "TC-D1-S1 " in crumbs and f"/territory/grids/{world.sector.id}/" not in crumbs
+    # The officer and auxiliary covering the block from the sector: their roles, not their names.
+    covered = page.split('id="covered-from-above"')[1].split("</p>")[0]
+    assert "Community officer" in covered and "Auxiliary officer" in covered
+    assert "王警官" not in page and "李辅警" not in page
+    api = client.get(f"/api/v1/territory/grids/{world.block_a.id}").json()
+    assert [a["code"] for a in api["ancestors"]] == ["TC-D1", "TC-D1-S1"]
+    assert all(set(a) == {"id", "code", "name", "level", "open"} for a in api["ancestors"])
+    assert not any(a["open"] for a in api["ancestors"])
+    # The chief sees the same grid with the names and links.
+    chief = world.client("chief").get(f"/territory/grids/{world.block_a.id}/").content.decode()
+    assert "王警官" in chief and f"/territory/grids/{world.sector.id}/" in chief
+
+
+def test_a_person_page_lists_only_what_the_reader_may_see(world):
+    # A colleague working in block A (the grid worker's) and in block B (not theirs).
+    colleague = Person.objects.create(station=world.station, name="周网格", kind="grid_worker")
+    GridAssignment.objects.create(person=colleague, grid=world.block_a, role="grid_worker")
+    GridAssignment.objects.create(person=colleague, grid=world.block_b, role="grid_worker")
+    seen = world.client("grid_worker").get(f"/people/{colleague.id}/").content.decode()
+    assert "TC-D1-S1-B1" in seen and "TC-D1-S1-B2" not in seen
+    chief = world.client("chief").get(f"/people/{colleague.id}/").content.decode()
+    assert "TC-D1-S1-B1" in chief and "TC-D1-S1-B2" in chief

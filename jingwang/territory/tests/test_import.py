@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from io import StringIO
@@ -12,11 +13,14 @@ import shapely
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.utils import translation
+from openpyxl import Workbook
 
+from jingwang.accounts.models import User
 from jingwang.audit.models import AuditEvent
+from jingwang.core import imports as core_imports
 from jingwang.lib import territory_files
-from jingwang.lib.geo import gcj02_to_wgs84
-from jingwang.territory import actions
+from jingwang.lib.geo import gcj02_to_wgs84, map_shape
+from jingwang.territory import imports
 from jingwang.territory.models import BaseUnit, Community
 
 FILES = Path(__file__).parent / "files"
@@ -148,6 +152,8 @@ def test_reimporting_updates_instead_of_duplicating(world):
     assert (west.name, west.population, west.households) == ("西街社区（新）", 3300, 1100)
     assert west.community_type == "commercial"
     assert west.geometry.equals(shapely.Polygon(SQUARE[0]))
+    # The shape drawn on the map is the new one too.
+    assert west.map_geojson == map_shape(shapely.Polygon(SQUARE[0]))
     assert Community.objects.get(station=world.other_station, code="C01").name == "别处村"
 
 
@@ -472,15 +478,34 @@ def test_the_page_offers_only_the_users_stations(world):
     assert '<option value="TC"' in page and '<option value="XX"' in page
 
 
-@pytest.mark.parametrize("name", ["officer", "grid_worker", "auditor", "other_officer"])
-def test_other_roles_get_404_and_nothing_changes(world, name):
+def other_chief(world):
+    """The chief of station XX: the same powers as TC's chief, elsewhere."""
+    found = world.users.get("other_chief")
+    if found is None:
+        found = User.objects.create(
+            username="xx_chief", role="station_chief", station=world.other_station
+        )
+        world.users["xx_chief"] = found
+    return found.username
+
+
+@pytest.mark.parametrize(
+    "name", ["officer", "grid_worker", "auditor", "other_officer", "other_chief"]
+)
+def test_who_may_not_import_into_tc_gets_404_nothing_changes_and_a_denied_event(world, name):
+    name = other_chief(world) if name == "other_chief" else name
+    client = world.client(name)
     before = snapshot()
 
-    response = upload(world.client(name), "communities.geojson", FILES / "communities.geojson")
+    page = client.get("/territory/import/?station=TC")
+    posted = upload(client, "communities.geojson", FILES / "communities.geojson")
 
-    assert response.status_code == 404
+    assert (page.status_code, posted.status_code) == (404, 404)
     assert snapshot() == before
     assert not AuditEvent.objects.filter(action="import_territory").exists()
+    denied = AuditEvent.objects.filter(actor_name=name, outcome="denied")
+    assert denied.count() == 2
+    assert {json.loads(e.detail)["method"] for e in denied} == {"GET", "POST"}
 
 
 def test_chief_of_tc_cannot_import_into_xx(world):
@@ -492,6 +517,185 @@ def test_chief_of_tc_cannot_import_into_xx(world):
     assert response.status_code == 404
     assert client.get("/territory/import/?station=XX").status_code == 404
     assert snapshot() == before
+
+
+# --- spreadsheets -------------------------------------------------------------------------------
+
+
+def workbook(*rows, title="Sheet1", before=()):
+    book = Workbook()
+    book.active.title = "说明" if before else title
+    if before:
+        for row in before:
+            book.active.append(list(row))
+        book.create_sheet(title)
+    for row in rows:
+        book[title].append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_base_units_from_xlsx_with_chinese_headers_and_number_cells(world):
+    client = english_client(world)
+    data = workbook(
+        ["潼川派出所基础单元登记表"],
+        ["编码", "名称", "类别", "所属社区", "人口", "户数", "经度", "纬度"],
+        ["B31", "东街小卖部", "城镇", "C01", 3, 1, 105.012, 31.004],
+        [32, "东街诊所", "urban", "C01", 5.0, None, 105.015, 31.006],
+    )
+
+    response = upload(client, "units.xlsx", data, kind="base-unit")
+
+    page = response.content.decode()
+    assert "units.xlsx was imported: 2 created, 0 updated." in page
+    assert "The header is row 2: the rows above it were skipped." in page
+    shop = BaseUnit.objects.get(station=world.station, code="B31")
+    assert (shop.name, shop.kind, shop.community, shop.population) == (
+        "东街小卖部",
+        "urban",
+        world.community,
+        3,
+    )
+    assert shop.geometry.equals(shapely.Point(105.012, 31.004))
+    assert BaseUnit.objects.get(code="32").households == 0
+    event = AuditEvent.objects.get(action="import_territory")
+    assert (
+        json.loads(event.detail)["format"] == "xlsx"
+        and json.loads(event.detail)["sheet"] == "Sheet1"
+    )
+
+
+def test_communities_from_an_xlsx_sheet_chosen_by_name_with_wkt(world):
+    client = english_client(world)
+    data = workbook(
+        ["code", "name", "kind", "wkt"],
+        ["C21", "北村", "村", "POLYGON ((105 31, 105.01 31, 105.01 31.01, 105 31.01, 105 31))"],
+        ["C22", "南村", "村", "POLYGON ((105 31, 105.02 31.02, 105.02 31, 105 31.02, 105 31))"],
+        title="村",
+        before=[["填表说明"]],
+    )
+    file = SimpleUploadedFile("villages.xlsx", data)
+
+    response = client.post(
+        "/territory/import/",
+        {"station": "TC", "kind": "community", "crs": "auto", "sheet": "村", "file": file},
+    )
+
+    page = response.content.decode()
+    assert error_rows(page) == [
+        ("3", "wkt", "Invalid shape: Self-intersection at or near point 105.01 31.01.")
+    ]
+    assert '<th class="num">Row</th>' in page and "in the sheet “村”" in page
+    assert not Community.objects.filter(code="C21").exists()
+
+
+def test_an_unknown_sheet_is_named(world):
+    client = english_client(world)
+    file = SimpleUploadedFile("v.xlsx", workbook(["code"]))
+    response = client.post(
+        "/territory/import/",
+        {"station": "TC", "kind": "community", "sheet": "2024", "file": file},
+    )
+    assert error_rows(response.content.decode()) == [
+        ("—", "—", "The workbook has no sheet “2024”; its sheets are: Sheet1.")
+    ]
+
+
+def test_the_command_reads_an_xlsx_sheet(world, english, tmp_path):
+    path = tmp_path / "units.xlsx"
+    path.write_bytes(
+        workbook(
+            ["code", "name", "kind", "community", "lon", "lat"],
+            ["B41", "x", "rural", "C01", 105.02, 31.02],
+            title="units",
+            before=[["readme"]],
+        )
+    )
+    out = StringIO()
+
+    call_command(
+        "import_territory", str(path), station="TC", kind="base-unit", sheet="units", stdout=out
+    )
+
+    assert "units.xlsx: 1 created, 0 updated in station TC." in out.getvalue()
+    assert BaseUnit.objects.get(code="B41").geometry.equals(shapely.Point(105.02, 31.02))
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+POINTS_HEADER = "code,name,kind,community,lon,lat\n"
+
+
+def point_rows(count, lon="105.0"):
+    return "".join(f"B{i},u{i},rural,C01,{lon},31.0\n" for i in range(count))
+
+
+def test_the_page_refuses_a_file_with_more_rows_than_its_limit(world, settings):
+    settings.IMPORT_MAX_ROWS_WEB = 3
+    client = english_client(world)
+
+    response = upload(
+        client, "units.csv", (POINTS_HEADER + point_rows(5)).encode(), kind="base-unit"
+    )
+
+    assert error_rows(response.content.decode()) == [
+        (
+            "—",
+            "—",
+            "The file holds more than 3 rows, the most one import may hold: reading stopped at "
+            "row 5. Split the file into smaller ones.",
+        )
+    ]
+    assert not BaseUnit.objects.exists()
+    assert AuditEvent.objects.get(action="import_territory").outcome == "failed"
+
+
+def test_the_command_line_has_its_own_row_limit(world, english, settings, tmp_path):
+    settings.IMPORT_MAX_ROWS_WEB, settings.IMPORT_MAX_ROWS = 3, 4
+    path = tmp_path / "units.csv"
+    path.write_text(POINTS_HEADER + point_rows(4))
+    call_command("import_territory", str(path), station="TC", kind="base-unit", stdout=StringIO())
+    assert BaseUnit.objects.count() == 4
+
+    path.write_text(POINTS_HEADER + point_rows(5))
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 error: nothing was imported"):
+        call_command("import_territory", str(path), station="TC", kind="base-unit", stdout=out)
+    assert "more than 4 rows" in out.getvalue() and "stopped at row 6" in out.getvalue()
+
+
+def test_a_shape_with_more_vertices_than_the_limit_names_its_row(world, settings):
+    settings.IMPORT_MAX_VERTICES = 4
+    big = feature(code="C31", name="大村", kind="village")  # the square: 5 positions
+
+    response = upload(english_client(world), "big.geojson", feature_collection(big))
+
+    assert error_rows(response.content.decode()) == [
+        (
+            "1",
+            "geometry",
+            "The shape has 5 vertices, more than the limit of 4: simplify it and import it again.",
+        )
+    ]
+    assert not Community.objects.filter(code="C31").exists()
+
+
+def test_a_hopeless_file_stops_being_checked_at_the_problem_limit(world, settings):
+    settings.IMPORT_MAX_PROBLEMS = 3
+    data = (POINTS_HEADER + point_rows(10, lon="east")).encode()
+
+    response = upload(english_client(world), "bad.csv", data, kind="base-unit")
+
+    rows = error_rows(response.content.decode())
+    assert rows[:3] == [(str(line), "lon", "“east” is not a number.") for line in (2, 3, 4)]
+    assert rows[3] == (
+        "—",
+        "—",
+        "Checking stopped after 3 problems: the 7 rows from row 5 on were not checked. "
+        "Correct the problems above and import the file again.",
+    )
+    assert "bad.csv has 4 errors." in response.content.decode()
 
 
 # --- the action ---------------------------------------------------------------------------------
@@ -525,31 +729,32 @@ def test_the_action_reports_counts_for_a_large_file_in_one_write(
     data = feature_collection(*features)
 
     with django_assert_max_num_queries(60):
-        report = actions.import_territory(
+        report = imports.import_territory(
             world.users["chief"], world.station, "community", data, "big.geojson"
         )
 
     assert (report.ok, report.created, report.updated) == (True, 2000, 0)
-    again = actions.import_territory(
+    again = imports.import_territory(
         world.users["chief"], world.station, "community", data, "big.geojson"
     )
     assert (again.created, again.updated) == (0, 2000)
     assert Community.objects.filter(station=world.station).count() == 2001
 
 
-def test_every_problem_code_has_a_message_and_is_documented():
+def test_every_territory_problem_code_has_a_message_and_is_documented():
     docs = (Path(__file__).resolve().parents[3] / "docs" / "data-formats.md").read_text()
+    territory = docs.split("## Territory")[1].split("\n## ")[0]
     codes = set(
-        re.findall(r'[Pp]roblem\(\s*"([a-z_0-9]+)"', Path(territory_files.__file__).read_text())
+        re.findall(
+            r'(?:Problem|problem)\(\s*"([a-z_0-9]+)"', Path(territory_files.__file__).read_text()
+        )
     )
-    codes |= {"conflict", "geometry_invalid_at"}
-    assert len(codes) > 30
-    assert codes == set(actions.MESSAGES)
-    for code in actions.MESSAGES:
-        assert f"`{code}`" in docs, code
-    for code in actions.NOTICES:
-        assert f"`{code}`" in docs, code
-    assert set(territory_files.GEOS_REASONS.values()) == set(actions.REASONS)
+    assert codes == {"no_communities", "unknown_community"}
+    # Its own codes, and its wording of two shared ones.
+    assert set(imports.MESSAGES) == codes | {"conflict", "shape_needs_wkt"}
+    assert {"conflict", "shape_needs_wkt"} <= set(core_imports.MESSAGES)
+    for code in imports.MESSAGES:
+        assert f"`{code}`" in territory, code
 
 
 def test_the_community_types_of_the_files_are_those_of_the_model():

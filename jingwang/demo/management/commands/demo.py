@@ -8,9 +8,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from jingwang.accounts.demo import PASSWORD, AccountRows, demo_accounts, second_factors
 from jingwang.accounts.roles import Role
-from jingwang.demo.generate import BUREAU_CODE, DEFAULT_SEED, PASSWORD
-from jingwang.demo.load import DemoConflict, demo_accounts, load
+from jingwang.demo.generate import DEFAULT_SEED
+from jingwang.demo.load import DemoConflict, load
+from jingwang.territory.demo import BUREAU_CODE
 
 
 def _width(text: str) -> int:
@@ -82,3 +84,35 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo accounts (the password is the same for all, unless changed):"))
         header = [_("Username"), _("Password"), _("Role"), _("Bureau"), _("Station"), _("Name")]
         self.stdout.write(table(header, rows))
+
+        # The privileged accounts log in with a second factor (jingwang.accounts.otp).
+        enrolled = loaded.rows.get("accounts")
+        known, changed = second_factors(enrolled if isinstance(enrolled, AccountRows) else None)
+        if known:
+            self.stdout.write("")
+            self.stdout.write(
+                _(
+                    "%(names)s also need a second factor: add the key to an authenticator app "
+                    "(TOTP), print a current code with `jingwang otp-code USERNAME`, or use a "
+                    "recovery code once:"
+                )
+                % {"names": ", ".join(known)}
+            )
+            self.stdout.write(
+                table(
+                    [_("Username"), _("Key"), _("Recovery codes")],
+                    [
+                        [name, factor.secret, " ".join(factor.recovery_codes)]
+                        for name, factor in known.items()
+                    ],
+                )
+            )
+        if changed:
+            self.stdout.write("")
+            self.stdout.write(
+                _(
+                    "The second factor of %(names)s was changed since the demo was loaded: it is "
+                    "not shown here."
+                )
+                % {"names": ", ".join(changed)}
+            )

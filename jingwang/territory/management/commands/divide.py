@@ -8,9 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jingwang.core.config import settings_for
 from jingwang.lib import division
 from jingwang.territory import actions
-from jingwang.territory.models import Station
+from jingwang.territory.models import DivisionSettings, Station
 
 
 class Command(BaseCommand):
@@ -19,7 +20,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--station", required=True, help="station code, e.g. TC")
         parser.add_argument(
-            "--policy", type=Path, help="a JSON file of policy fields (docs/division.md)"
+            "--policy",
+            type=Path,
+            help="a JSON file of policy fields (docs/division.md); the fields it leaves out "
+            "come from the division defaults of the station's bureau (its settings)",
         )
         parser.add_argument("--seed", type=int, default=0)
 
@@ -27,10 +31,14 @@ class Command(BaseCommand):
         station = Station.objects.filter(code=options["station"]).first()
         if station is None:
             raise CommandError(f"There is no station with code {options['station']}.")
-        policy = division.Policy()
+        # The bureau's division defaults (its settings, jingwang.core.config), then the file's.
+        policy = settings_for(station.bureau_id, DivisionSettings).policy()
         if options["policy"]:
             try:
-                policy = division.Policy.from_dict(json.loads(options["policy"].read_text("utf-8")))
+                given = json.loads(options["policy"].read_text("utf-8"))
+                if isinstance(given, dict):
+                    given = {**policy.to_dict(), **given}
+                policy = division.Policy.from_dict(given)
             except OSError as error:
                 raise CommandError(f"Cannot read {options['policy']}: {error.strerror}") from error
             except json.JSONDecodeError as error:

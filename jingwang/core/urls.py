@@ -1,0 +1,11 @@
+"""Pages of the shared pieces: the configuration (views_config.py)."""
+
+from django.urls import path
+
+from jingwang.core import views_config
+
+app_name = "config"
+urlpatterns = [
+    path("", views_config.sections_view, name="sections"),
+    path("<int:bureau_id>/<slug:key>/", views_config.edit_view, name="edit"),
+]
