@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 from jingwang.audit.actions import record, verify
 from jingwang.core import jobs
@@ -40,6 +41,28 @@ def test_the_seal_job_is_periodic_and_writes_a_checkpoint(world, settings):
     lines = settings.AUDIT_SEAL_FILE.read_text().splitlines()
     assert [json.loads(line)["seq"] for line in lines] == [3]
     assert verify().checkpoints == 1
+
+
+noted: list[int] = []
+
+
+@jobs.db_task()
+def note(value: int) -> None:
+    noted.append(value)
+
+
+def test_a_task_is_enqueued_when_its_transaction_commits_and_never_after_a_rollback(
+    db, django_capture_on_commit_callbacks
+):
+    noted.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            jobs.enqueue_on_commit(note, 1)
+            assert noted == []  # not before the commit
+        with pytest.raises(RuntimeError), transaction.atomic():
+            jobs.enqueue_on_commit(note, 2)
+            raise RuntimeError("the write failed")
+    assert noted == [1]
 
 
 def test_job_intervals_divide_an_hour_or_a_day():
