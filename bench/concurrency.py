@@ -13,38 +13,19 @@ people, and retries of one key), ``--rounds`` times. Prints one Markdown row.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-SETUP = """
-import json
-from jingwang.accounts.actions import create_api_token
-from jingwang.accounts.models import User
-from jingwang.people.models import Person
-from jingwang.territory.models import Bureau, Station
-
-bureau = Bureau.objects.create(code="ST", name="三台县公安局")
-station = Station.objects.create(bureau=bureau, code="TC", name="潼川派出所")
-chief = User.objects.create(username="chief", role="station_chief", station=station)
-people = [
-    Person.objects.create(station=station, name=f"民警{i}", kind="officer").id
-    for i in range(%(people)d)
-]
-print(json.dumps({"token": create_api_token(chief, "bench")[1], "people": people}))
-"""
+from tests import live  # noqa: E402  (the same servers as tests/test_concurrency.py)
 
 CHECK = """
 import json
@@ -55,41 +36,6 @@ names = Counter(Person.objects.values_list("name", flat=True))
 print(json.dumps({"duplicates": sum(1 for n in names.values() if n > 1),
                   "people": sum(names.values()), "audit_broken": verify().broken is not None}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def django(env: dict[str, str], code: str) -> Any:
-    out = subprocess.run(
-        [sys.executable, "-m", "jingwang.cli", "shell", "-c", code],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def send(
-    port: int, token: str, method: str, path: str, body: dict[str, Any], key: str | None
-) -> int:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    if key:
-        headers["Idempotency-Key"] = key
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", json.dumps(body).encode(), headers, method=method
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            response.read()
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
 
 
 def main() -> None:
@@ -116,39 +62,10 @@ def main() -> None:
         "JINGWANG_INSECURE_DEV_KEYS": "1",
         "DJANGO_SETTINGS_MODULE": "jingwang.settings",
     }
-    subprocess.run(
-        [sys.executable, "-m", "jingwang.cli", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True
-    )
+    live.migrate(env)
     edits_per_round = args.writers // 5
-    site = django(env, SETUP % {"people": edits_per_round * args.rounds})
-    ports = [free_port(), free_port()]
-    servers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "waitress",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--threads",
-                "8",
-                "jingwang.wsgi:application",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    try:
-        for port in ports:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+    site = live.django(env, live.SETUP % {"people": edits_per_round * args.rounds})
+    with live.servers(env) as ports:
         statuses: Counter[int] = Counter()
         creates = 0
         started = time.perf_counter()
@@ -158,15 +75,8 @@ def main() -> None:
                 ("PATCH", f"/api/v1/people/{pid}", {"version": 1, "name": f"改{r}-{i}"}, None)
                 for i, pid in enumerate(people)
             ]
-            jobs += [
-                (
-                    "POST",
-                    "/api/v1/people/",
-                    {"station": "TC", "name": f"重{r}", "kind": "officer"},
-                    f"same{r}",
-                )
-                for _ in range(5)
-            ]
+            same = {"station": "TC", "name": f"重{r}", "kind": "officer"}
+            jobs += [("POST", "/api/v1/people/", same, f"same{r}") for _ in range(5)]
             jobs += [
                 (
                     "POST",
@@ -176,20 +86,15 @@ def main() -> None:
                 )
                 for i in range(args.writers - len(jobs))
             ]
-            creates += sum(1 for job in jobs if job[0] == "POST" and not job[3].startswith("same"))
+            creates += sum(1 for job in jobs if job[3] and not job[3].startswith("same"))
             with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-                answers = list(
-                    pool.map(
-                        lambda ij: send(ports[ij[0] % 2], site["token"], *ij[1]), enumerate(jobs)
-                    )
+                answers = pool.map(
+                    lambda ij: live.send(ports[ij[0] % 2], site["token"], *ij[1])[0],
+                    enumerate(jobs),
                 )
-            statuses.update(answers)
+                statuses.update(answers)
         seconds = time.perf_counter() - started
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait()
-    check = django(env, CHECK)
+    check = live.django(env, CHECK)
     ok = sum(n for s, n in statuses.items() if 200 <= s < 300)
     clear = sum(n for s, n in statuses.items() if s in (409, 429))
     fivexx = sum(n for s, n in statuses.items() if s >= 500)

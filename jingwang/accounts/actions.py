@@ -418,6 +418,20 @@ def _apply_role(
     return password
 
 
+def _ask_about(actor: User, account: User, kind: str, note: str) -> Done:
+    """A request about an existing account, for a bureau admin of its bureau."""
+    with transaction.atomic():
+        request = _new_request(
+            actor,
+            kind=kind,
+            account=account,
+            bureau=_bureau_of(account),
+            username=account.username,
+            note=note,
+        )
+    return Done(account=account, request=request)
+
+
 def reset_password(actor: User, account: User, note: str = "") -> Done:
     """A new temporary password: at once for a 三员 account (shown to the security admin), by
     request for an account that reads case data (shown to the approving bureau admin)."""
@@ -425,16 +439,7 @@ def reset_password(actor: User, account: User, note: str = "") -> Done:
     _refuse_own(actor, account, "password")
     _no_pending_request(account)
     if reads_case_data(account.role):
-        with transaction.atomic():
-            request = _new_request(
-                actor,
-                kind=AccountRequest.Kind.RESET_PASSWORD,
-                account=account,
-                bureau=_bureau_of(account),
-                username=account.username,
-                note=note,
-            )
-        return Done(account=account, request=request)
+        return _ask_about(actor, account, AccountRequest.Kind.RESET_PASSWORD, note)
     with transaction.atomic():
         password = _apply_reset_password(actor, account, request=None)
     return Done(account=account, password=password)
@@ -463,16 +468,7 @@ def reset_second_factor(actor: User, account: User, note: str = "") -> Done:
         raise ValidationError(_("This account has no second factor to reset."))
     _no_pending_request(account)
     if reads_case_data(account.role):
-        with transaction.atomic():
-            request = _new_request(
-                actor,
-                kind=AccountRequest.Kind.RESET_SECOND_FACTOR,
-                account=account,
-                bureau=_bureau_of(account),
-                username=account.username,
-                note=note,
-            )
-        return Done(account=account, request=request)
+        return _ask_about(actor, account, AccountRequest.Kind.RESET_SECOND_FACTOR, note)
     with transaction.atomic():
         _apply_reset_second_factor(actor, account, request=None)
     return Done(account=account)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -244,19 +244,27 @@ def create_bureau(actor: Any, *, code: str, name: str) -> Bureau:
     return bureau
 
 
-def rename_bureau(actor: Any, bureau: Bureau, *, name: str, version: int) -> Bureau:
-    """Change a bureau's name (its code stays). A stale ``version`` raises StaleEdit."""
+_Named = TypeVar("_Named", Bureau, Station)
+
+
+def _rename(actor: Any, row: _Named, name: str, version: int, action: str, **audit: Any) -> _Named:
+    """Lock, check the version, save the new name with the version bumped, audit it."""
     name = _checked_name(name)
     with transaction.atomic():
-        current = Bureau.objects.select_for_update().get(pk=bureau.pk)
+        current = type(row).objects.select_for_update().get(pk=row.pk)
         if current.version != version:
             raise StaleEdit()
         if current.name != name:
             old, current.name = current.name, name
             current.version += 1
             current.save(update_fields=["name", "version"])
-            record(actor, "rename_bureau", current, detail={"name": {"from": old, "to": name}})
+            record(actor, action, current, detail={"name": {"from": old, "to": name}}, **audit)
     return current
+
+
+def rename_bureau(actor: Any, bureau: Bureau, *, name: str, version: int) -> Bureau:
+    """Change a bureau's name (its code stays). A stale ``version`` raises StaleEdit."""
+    return _rename(actor, bureau, name, version, "rename_bureau")
 
 
 def create_station(actor: Any, bureau: Bureau, *, code: str, name: str) -> Station:
@@ -282,21 +290,12 @@ def create_station(actor: Any, bureau: Bureau, *, code: str, name: str) -> Stati
 
 def rename_station(actor: Any, station: Station, *, name: str, version: int) -> Station:
     """Change a station's name (its code and bureau stay). A stale ``version`` raises StaleEdit."""
-    name = _checked_name(name)
-    with transaction.atomic():
-        current = Station.objects.select_for_update().get(pk=station.pk)
-        if current.version != version:
-            raise StaleEdit()
-        if current.name != name:
-            old, current.name = current.name, name
-            current.version += 1
-            current.save(update_fields=["name", "version"])
-            record(
-                actor,
-                "rename_station",
-                current,
-                station_id=current.pk,
-                subject=station.bureau,
-                detail={"name": {"from": old, "to": name}},
-            )
-    return current
+    return _rename(
+        actor,
+        station,
+        name,
+        version,
+        "rename_station",
+        station_id=station.pk,
+        subject=station.bureau,
+    )

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-# Shared boundaries shorter than this fraction of the median unit perimeter are treated as
-# point contacts: floating-point slivers must not make two units "rook" neighbours.
-_EDGE_TOLERANCE = 1e-7
+# One implementation of rook adjacency and components for the engine and the rest of lib.
+from jingwang.lib.graph import components as components
+from jingwang.lib.graph import rook_edges
 
 
 @dataclass
@@ -25,29 +25,6 @@ class Graph:
     @property
     def n(self) -> int:
         return len(self.adj)
-
-
-def rook_edges(
-    geoms: Sequence[shapely.Geometry] | np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i < j) of polygons sharing a boundary of positive length, and that length.
-
-    Rook, not queen: two units touching at a point only are not neighbours, because a grid worker
-    cannot walk from one to the other without leaving the grid.
-    """
-    arr = np.asarray(geoms, dtype=object)
-    if len(arr) < 2:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0)
-    tree = shapely.STRtree(arr)
-    left, right = tree.query(arr, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    boundaries = shapely.boundary(arr)
-    shared = shapely.length(shapely.intersection(boundaries[left], boundaries[right]))
-    scale = float(np.median(shapely.length(boundaries))) if len(arr) else 1.0
-    rook = shared > _EDGE_TOLERANCE * max(scale, 1e-12)
-    return left[rook].astype(np.int64), right[rook].astype(np.int64), shared[rook]
 
 
 def unit_graph(geoms: Sequence[shapely.Geometry]) -> Graph:
@@ -97,27 +74,6 @@ def _weighted_centre(graph: Graph, members: Sequence[int]) -> np.ndarray:
     if weights.sum() <= 0:
         return graph.xy[idx].mean(axis=0)
     return (graph.xy[idx] * weights[:, None]).sum(axis=0) / weights.sum()
-
-
-def components(adj: Sequence[dict[int, float]], nodes: Iterable[int]) -> list[list[int]]:
-    """Connected components of the subgraph induced by `nodes`, each sorted, in node order."""
-    inside = set(nodes)
-    seen: set[int] = set()
-    result: list[list[int]] = []
-    for start in sorted(inside):
-        if start in seen:
-            continue
-        seen.add(start)
-        stack, piece = [start], [start]
-        while stack:
-            u = stack.pop()
-            for v in adj[u]:
-                if v in inside and v not in seen:
-                    seen.add(v)
-                    stack.append(v)
-                    piece.append(v)
-        result.append(sorted(piece))
-    return result
 
 
 def internal_length(adj: Sequence[dict[int, float]], members: Iterable[int]) -> float:
