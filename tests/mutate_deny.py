@@ -27,6 +27,15 @@ class Mutation:
     old: str
     new: str
     what: str
+    # More replacements in the same file, for a check made twice on one path (both go).
+    also: tuple[tuple[str, str], ...] = ()
+
+    def apply(self, text: str) -> str:
+        for old, new in ((self.old, self.new), *self.also):
+            if text.count(old) != 1:
+                sys.exit(f"{self.path}: the text to mutate is not there once ({self.what})")
+            text = text.replace(old, new)
+        return text
 
 
 MUTATIONS = [
@@ -53,13 +62,20 @@ MUTATIONS = [
         "jingwang/people/api.py",
         "    require(request.user, Perm.PEOPLE_MANAGE)\n    return idempotent",
         "    return idempotent",
-        "API: creating a person no longer requires people.manage",
+        "API: creating a person no longer requires people.manage (either check)",
+        also=(("payload.station, perm=Perm.PEOPLE_MANAGE)", "payload.station)"),),
     ),
     Mutation(
         "jingwang/territory/queries.py",
         "        write=write,\n        write_perm=Perm.TERRITORY_DIVIDE,",
         "        write=False,",
-        "division: writes on a proposal no longer need territory.divide",
+        "division: proposals no longer need territory.divide (to read or write)",
+        also=(
+            (
+                "DivisionProposal.objects.all(), perm=Perm.TERRITORY_DIVIDE)",
+                "DivisionProposal.objects.all(), perm=Perm.TERRITORY_VIEW)",
+            ),
+        ),
     ),
     Mutation(
         "jingwang/core/personal.py",
@@ -142,7 +158,13 @@ MUTATIONS = [
         "jingwang/people/actions.py",
         "            if id_number and _taken(station.pk, id_number):\n                raise DuplicatePerson()\n",
         "",
-        "the duplicate-ID check before the insert is gone (the constraint remains)",
+        "one ID number per station: neither the check nor the constraint's message (the constraint stays)",
+        also=(
+            (
+                "        if id_number and _taken(station.pk, id_number):\n            raise DuplicatePerson() from exc\n",
+                "",
+            ),
+        ),
     ),
 ]
 
@@ -155,41 +177,51 @@ TESTS = [
 ]
 
 
-def run_tests() -> bool:
-    """True when the tests pass."""
+def run_tests() -> str | None:
+    """None when the tests pass, else the first failing test."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-n", "2", "-p", "no:cacheprovider", *TESTS],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
-    return done.returncode == 0
+    if done.returncode == 0:
+        return None
+    failed = [
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith(("FAILED ", "ERROR ")) and "::" in line
+    ]
+    return failed[0] if failed else done.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--only", type=int, action="append", help="run mutation N (from 1)")
     args = parser.parse_args()
     if args.list:
         for mutation in MUTATIONS:
             print(f"{mutation.path}: {mutation.what}")
         return
     caught = 0
-    for mutation in MUTATIONS:
+    chosen = [MUTATIONS[n - 1] for n in args.only] if args.only else MUTATIONS
+    for mutation in chosen:
         path = ROOT / mutation.path
         original = path.read_text(encoding="utf-8")
-        if original.count(mutation.old) != 1:
-            sys.exit(f"{mutation.path}: the text to mutate is not there once ({mutation.what})")
+        mutated = mutation.apply(original)
         started = time.perf_counter()
         try:
-            path.write_text(original.replace(mutation.old, mutation.new), encoding="utf-8")
-            passed = run_tests()
+            path.write_text(mutated, encoding="utf-8")
+            failure = run_tests()
         finally:
             path.write_text(original, encoding="utf-8")
-        caught += not passed
-        verdict = "survived" if passed else "caught"
+        caught += failure is not None
+        verdict = "survived" if failure is None else "caught"
         print(f"{verdict:8}  {time.perf_counter() - started:5.0f} s  {mutation.what}", flush=True)
-    print(f"{caught} of {len(MUTATIONS)} removals caught")
+        if failure:
+            print(f"          by {failure}", flush=True)
+    print(f"{caught} of {len(chosen)} removals caught")
 
 
 if __name__ == "__main__":

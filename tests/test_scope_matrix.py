@@ -449,6 +449,7 @@ def test_writes_are_made_only_by_their_roles(world: World, name: str, role: str)
     user = world.users[role]
     before = snapshot()
     denied_before = AuditEvent.objects.filter(outcome="denied", actor_id=user.id).count()
+    ok_before = AuditEvent.objects.filter(actor_id=user.id, outcome="ok").count()
     audited_before = (
         AuditEvent.objects.filter(action=write.audit_action).count() if write.audit_action else 0
     )
@@ -459,6 +460,9 @@ def test_writes_are_made_only_by_their_roles(world: World, name: str, role: str)
             assert AuditEvent.objects.filter(action=write.audit_action).count() > audited_before
         else:
             assert snapshot() != before, f"{role} {url}: allowed, but nothing changed"
+        # and every write is an audit event of its author
+        audited = AuditEvent.objects.filter(actor_id=user.id, outcome="ok").count()
+        assert audited > ok_before, f"{role} {url}: written without an audit event"
         return
     assert response.status_code == 404, f"{role} {url}: {response.status_code}"
     assert snapshot() == before, f"{role} {url}: refused, but something changed"

@@ -146,6 +146,9 @@ def test_serve_runs_the_consumer_and_ctrl_c_stops_both(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As from a terminal: a run started in the background (CI, nohup) ignores SIGINT, and a
+        # process inherits that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60

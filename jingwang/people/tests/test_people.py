@@ -290,3 +290,22 @@ def test_a_person_page_lists_only_what_the_reader_may_see(world):
     assert "TC-D1-S1-B1" in seen and "TC-D1-S1-B2" not in seen
     chief = world.client("chief").get(f"/people/{colleague.id}/").content.decode()
     assert "TC-D1-S1-B1" in chief and "TC-D1-S1-B2" in chief
+
+
+def test_the_new_person_page_without_a_station_is_refused_and_audited(world):
+    for role in ("officer", "grid_worker", "auditor"):
+        response = world.client(role).get("/people/new/")
+        assert response.status_code == 404
+        assert AuditEvent.objects.filter(
+            actor_id=world.users[role].id, outcome="denied", detail__contains="people.manage"
+        ).exists(), role
+
+
+def test_an_assignment_is_ended_only_through_its_own_person(world):
+    officer, worker = world.people["officer"], world.people["grid_worker"]
+    theirs = worker.assignments.get()
+    response = world.client("chief").post(f"/people/{officer.id}/assignments/{theirs.id}/end/")
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.ended_at is None
+    assert AuditEvent.objects.filter(actor_id=world.users["chief"].id, outcome="denied").exists()
