@@ -54,13 +54,32 @@ def serve(argv: list[str]) -> None:
     print(f"jingwang is serving on http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     try:
         waitress_serve(
-            application, host=args.host, port=args.port, threads=args.threads, ident="jingwang"
+            application,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            ident="jingwang",
+            **_proxy_options(),
         )
     except KeyboardInterrupt:  # Ctrl+C before waitress listens (it handles it afterwards)
         pass
     finally:  # the jobs stop with the server
         if consumer is not None:
             consumer.stop(graceful=True)
+
+
+def _proxy_options() -> dict[str, Any]:
+    """Behind a proxy (nginx), the client's address is in X-Forwarded-For: waitress takes it
+    from the proxy named in JINGWANG_TRUSTED_PROXY only, so the audit log records who it was."""
+    proxy = os.environ.get("JINGWANG_TRUSTED_PROXY", "").strip()
+    if not proxy:
+        return {}
+    return {
+        "trusted_proxy": proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for"},
+        "clear_untrusted_proxy_headers": True,
+    }
 
 
 def _start_jobs() -> Any:
