@@ -21,6 +21,7 @@ from tests import live
 ROOT = Path(__file__).resolve().parent.parent
 
 LAST_FAILED_LOGIN = """
+import json
 from jingwang.audit.models import AuditEvent
 event = AuditEvent.objects.filter(action="login_failed").order_by("-seq").first()
 print(json.dumps({"ip": event.ip if event else None}))
