@@ -84,6 +84,16 @@ def temporary_password(user: User | None = None) -> str:
         return password
 
 
+def _save_new(account: User) -> None:
+    """Insert a new account; a username taken meanwhile by a request that raced this one is the
+    same message as one taken before (case-insensitive uniqueness is also checked first)."""
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError as error:
+        raise ValidationError({"username": _("This username is taken.")}) from error
+
+
 def _set_temporary_password(account: User) -> str:
     password = temporary_password(account)
     account.set_password(password)
@@ -331,7 +341,7 @@ def create_account(
     with transaction.atomic():
         account = User(username=username, role=role, first_name=full_name[:150])
         password = _set_temporary_password(account)
-        account.save()
+        _save_new(account)
         record(actor, "create_user", account, detail={"role": role})
     return Done(account=account, password=password)
 
@@ -544,7 +554,7 @@ def _carry_out(actor: User, request: AccountRequest) -> Done:
             station=request.station,
         )
         password = _set_temporary_password(account)
-        account.save()
+        _save_new(account)
         record(
             actor,
             "create_user",
@@ -663,7 +673,7 @@ def create_first_account(
             username=username, role=role, bureau=bureau, station=station, first_name=full_name[:150]
         )
         password = _set_temporary_password(account)
-        account.save()
+        _save_new(account)
         record(
             None,
             "create_user",

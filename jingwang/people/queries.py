@@ -135,9 +135,7 @@ def coverage_gaps(user: Any, station: Station) -> list[Gap]:
         # Clusters never hold what a block's coverage depends on: skip their shapes.
         Grid.objects.filter(station=station, version__is_current=True)
         .exclude(level=Grid.Level.CLUSTER)
-        .only(
-            "id", "parent_id", "level", "code", "name", "geometry_wkt", "households", "population"
-        )
+        .only("id", "parent_id", "level", "code", "name", "map_geojson", "households", "population")
     )
     by_id = {grid.id: grid for grid in grids}
     roles: dict[int, set[str]] = defaultdict(set)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -31,7 +30,7 @@ from jingwang.people.queries import (
     posts_visible_to,
     reassignments_visible_to,
 )
-from jingwang.territory.maps import grid_feature, map_geometry
+from jingwang.territory.maps import feature, grid_feature, map_data
 from jingwang.territory.queries import communities_visible_to, grids_visible_to
 from jingwang.territory.views import chosen_station
 
@@ -217,9 +216,9 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
     gaps = coverage_gaps(request.user, station) if station else []
     features = []
     for gap in gaps:
-        feature = grid_feature(gap.grid)
-        feature["properties"]["missing"] = [str(GridAssignment.Role(r).label) for r in gap.missing]
-        features.append(feature)
+        shown = grid_feature(gap.grid)
+        shown["properties"]["missing"] = [str(GridAssignment.Role(r).label) for r in gap.missing]
+        features.append(shown)
     blocks = (
         grids_visible_to(request.user).filter(station=station, level="block") if station else None
     )
@@ -237,17 +236,12 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         "can_manage": has_perm(request.user, Perm.PEOPLE_MANAGE),
         "gaps": [(gap, [GridAssignment.Role(r).label for r in gap.missing]) for gap in gaps],
         "blocks": blocks.count() if blocks is not None else 0,
-        "map_data": {
-            "grids": {"type": "FeatureCollection", "features": features},
-            "context": {
-                "type": "FeatureCollection",
-                "features": [
-                    {"type": "Feature", "geometry": map_geometry(g), "properties": {}}
-                    for g in (blocks if blocks is not None else [])
-                ],
-            },
-            "tiles": settings.MAP_TILE_URL,
-        },
+        "map_data": map_data(
+            grids=features,
+            context=[
+                feature(g) for g in (blocks.only("id", "map_geojson") if blocks is not None else [])
+            ],
+        ),
     }
     return render(request, "people/coverage.html", context)
 

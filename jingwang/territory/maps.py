@@ -13,10 +13,6 @@ from django.conf import settings
 from jingwang.territory.models import Grid, Shaped
 
 
-def map_geometry(row: Shaped) -> dict[str, Any]:
-    return row.map_shape
-
-
 def feature(row: Shaped, **properties: Any) -> dict[str, Any]:
     return {"type": "Feature", "geometry": row.map_shape, "properties": properties}
 

@@ -51,8 +51,17 @@ def map_view(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.TERRITORY_VIEW)
     station, stations = chosen_station(request)
     level = choice_param(request.GET, "level", LEVELS, "block")
-    grids = grids_visible_to(request.user).filter(station=station, level=level) if station else []
-    communities = communities_visible_to(request.user).filter(station=station) if station else []
+    # Maps draw the stored map shapes: the full shapes are not read.
+    grids = (
+        grids_visible_to(request.user).filter(station=station, level=level).defer("geometry_wkt")
+        if station
+        else []
+    )
+    communities = (
+        communities_visible_to(request.user).filter(station=station).defer("geometry_wkt")
+        if station
+        else []
+    )
     data = map_data(
         grids=[grid_feature(g) for g in grids],
         communities=[feature(c, code=c.code, name=c.name, kind=c.kind) for c in communities],
@@ -260,7 +269,11 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
         )
     )
     flagged = {i for v in data["violations"] if v.get("level") == "block" for i in v["ids"]}
-    current_blocks = grids_visible_to(request.user).filter(station=proposal.station, level="block")
+    current_blocks = (
+        grids_visible_to(request.user)
+        .filter(station=proposal.station, level="block")
+        .defer("geometry_wkt")
+    )
     block_ids = [block["id"] for block in data["blocks"]]
     form = MoveForm(
         initial={"revision": proposal.revision}, units={u.code for u in rows}, blocks=block_ids

@@ -41,3 +41,15 @@ def test_bad_arguments_are_named_and_nothing_is_created(world, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_account", *args)
     assert User.objects.count() == before
+
+
+def test_a_username_taken_by_a_racing_request_is_the_usual_message(world):
+    from django.core.exceptions import ValidationError
+
+    from jingwang.accounts.actions import _save_new
+
+    before = User.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        _save_new(User(username="chief", role="auditor"))  # past the check, as a race would be
+    assert list(refused.value.message_dict) == ["username"]
+    assert User.objects.count() == before
