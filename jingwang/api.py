@@ -252,11 +252,15 @@ def other_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _routers() -> None:
+    from jingwang.incidents.api import router as incidents_router
     from jingwang.people.api import router as people_router
+    from jingwang.sms.api import router as sms_router
     from jingwang.territory.api import router as territory_router
 
     api.add_router("/territory/", territory_router)
     api.add_router("/people/", people_router)
+    api.add_router("/incidents", incidents_router)
+    api.add_router("/sms/", sms_router)
 
 
 _routers()

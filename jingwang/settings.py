@@ -98,6 +98,8 @@ INSTALLED_APPS = [
     "jingwang.audit",
     "jingwang.territory",
     "jingwang.people",
+    "jingwang.sms",
+    "jingwang.incidents",
     "jingwang.demo",
 ]
 

@@ -24,6 +24,8 @@ urlpatterns = [
     path("audit/", include("jingwang.audit.urls")),
     path("territory/", include("jingwang.territory.urls")),
     path("people/", include("jingwang.people.urls")),
+    path("incidents/", include("jingwang.incidents.urls")),
+    path("sms/", include("jingwang.sms.urls")),
     path("settings/", include("jingwang.core.urls")),
     path("api/v1/", api.urls),
 ]
