@@ -46,6 +46,12 @@ class Perm(models.TextChoices):
         _("Approve or refuse requests that give an account case data"),
     )
     SYSTEM_CONFIGURE = "system.configure", _("Manage bureaus, stations and their settings")
+    INCIDENTS_VIEW = "incidents.view", _("See incidents, callbacks and their figures")
+    INCIDENTS_RECORD = "incidents.record", _("Record, edit, place and close incidents")
+    CALLBACKS_WORK = "callbacks.work", _("Work the callback queue")
+    RECTIFICATIONS_MANAGE = "rectifications.manage", _("Own and close rectifications")
+    STATION_CONFIGURE = "station.configure", _("Set a station's own choices (SMS surveys, ...)")
+    SMS_VIEW = "sms.view", _("See the SMS outbox and opt-outs")
 
 
 # The bureau admin and the station chief manage the same things, over a bureau or a station.
@@ -57,6 +63,12 @@ MANAGER_PERMS = frozenset(
         Perm.PEOPLE_VIEW,
         Perm.PEOPLE_MANAGE,
         Perm.PII_UNMASK,
+        Perm.INCIDENTS_VIEW,
+        Perm.INCIDENTS_RECORD,
+        Perm.CALLBACKS_WORK,
+        Perm.RECTIFICATIONS_MANAGE,
+        Perm.STATION_CONFIGURE,
+        Perm.SMS_VIEW,
     }
 )
 
@@ -65,9 +77,26 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # otherwise approve an account at their own station that reports to them.
     Role.BUREAU_ADMIN: MANAGER_PERMS | {Perm.ACCOUNTS_APPROVE},
     Role.STATION_CHIEF: MANAGER_PERMS,
-    Role.OFFICER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW, Perm.PII_UNMASK}),
-    Role.AUXILIARY: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
-    Role.GRID_WORKER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
+    Role.OFFICER: frozenset(
+        {
+            Perm.TERRITORY_VIEW,
+            Perm.PEOPLE_VIEW,
+            Perm.PII_UNMASK,
+            Perm.INCIDENTS_VIEW,
+            Perm.INCIDENTS_RECORD,
+            Perm.CALLBACKS_WORK,
+        }
+    ),
+    Role.AUXILIARY: frozenset(
+        {
+            Perm.TERRITORY_VIEW,
+            Perm.PEOPLE_VIEW,
+            Perm.INCIDENTS_VIEW,
+            Perm.INCIDENTS_RECORD,
+            Perm.CALLBACKS_WORK,
+        }
+    ),
+    Role.GRID_WORKER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW, Perm.INCIDENTS_VIEW}),
     Role.MEDIATOR: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
     Role.VOLUNTEER: frozenset({Perm.TERRITORY_VIEW}),
     Role.SECURITY_ADMIN: frozenset({Perm.ACCOUNTS_MANAGE}),

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 # The audit actions of the incident loop, with their labels (jingwang/audit/vocabulary.py).
-AUDIT_ACTIONS: dict[str, object] = {}
+StrOrPromise = str | Promise
+AUDIT_ACTIONS: dict[str, StrOrPromise] = {}
 
 
 class IncidentsConfig(AppConfig):

@@ -1,0 +1,71 @@
+"""Reads of incidents, callbacks and rectifications, within the user's scope.
+
+Grid workers see the incidents of their grids (``scope.visible`` limits them). Auxiliaries,
+whose scope is otherwise their station, see the incidents of the grids they are assigned to
+(and the grids below): the callback queue is theirs by grid too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from jingwang.accounts import scope
+from jingwang.accounts.roles import Perm, Role
+from jingwang.incidents.models import Callback, Incident, Rectification
+
+
+def assigned_grid_ids(user: Any, roles: tuple[str, ...] | None = None) -> set[int]:
+    """The current grids a user is assigned to (optionally in given assignment roles), and the
+    grids below them."""
+    from jingwang.people.models import GridAssignment
+    from jingwang.territory.models import Grid
+
+    rows = GridAssignment.objects.filter(
+        person__user=user, ended_at__isnull=True, grid__version__is_current=True
+    )
+    if roles is not None:
+        rows = rows.filter(role__in=roles)
+    frontier = set(rows.values_list("grid_id", flat=True))
+    seen: set[int] = set()
+    while frontier:
+        seen |= frontier
+        frontier = (
+            set(Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - seen
+        )
+    return seen
+
+
+def _auxiliary_limit(user: Any, grid_lookup: str) -> Q | None:
+    if getattr(user, "role", None) != Role.AUXILIARY:
+        return None
+    cached = getattr(user, "_jingwang_assigned_grids", None)
+    if cached is None:
+        cached = assigned_grid_ids(user)
+        user._jingwang_assigned_grids = cached
+    return Q(**{f"{grid_lookup}__in": cached})
+
+
+def incidents_visible_to(user: Any) -> QuerySet[Incident]:
+    rows = scope.visible(user, Incident.objects.all(), perm=Perm.INCIDENTS_VIEW, grid="grid_id")
+    limit = _auxiliary_limit(user, "grid_id")
+    return rows.filter(limit) if limit is not None else rows
+
+
+def access_incident(user: Any, incident_id: Any, *, write: bool = False) -> Incident:
+    return scope.access(
+        user,
+        incidents_visible_to(user).select_related("category", "officer", "grid", "station"),
+        incident_id,
+        write=write,
+        write_perm=Perm.INCIDENTS_RECORD,
+    )
+
+
+def callbacks_visible_to(user: Any) -> QuerySet[Callback]:
+    return Callback.objects.filter(incident__in=incidents_visible_to(user))
+
+
+def rectifications_visible_to(user: Any) -> QuerySet[Rectification]:
+    return Rectification.objects.filter(incident__in=incidents_visible_to(user))
