@@ -4,6 +4,8 @@ jingwang serve [--host 127.0.0.1] [--port 8000]   serve the site (waitress)
 jingwang demo                                     load the demo jurisdiction (idempotent)
 jingwang import-territory FILE --station CODE --kind community|base-unit [--crs gcj02] [--sheet NAME]
                                                   (FILE: .geojson, .json, .csv or .xlsx)
+jingwang import-incidents FILE --station CODE [--crs gcj02] [--sheet NAME]
+                                                  the 110 system's daily export (.csv, .xlsx)
 jingwang audit verify | seal                      check the audit chain | seal a checkpoint
 jingwang jobs                                     run the job consumer alone (beside serve --no-jobs)
 jingwang otp-code USERNAME                        the current second-factor code of a demo account
@@ -21,6 +23,7 @@ from typing import Any
 
 ALIASES = {
     "import-territory": "import_territory",
+    "import-incidents": "import_incidents",
     "compile-messages": "compile_messages",
     "otp-code": "otp_code",
     "create-account": "create_account",

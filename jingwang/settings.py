@@ -259,6 +259,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Map tiles: none by default (grids are drawn on a plain background on an intranet).
 MAP_TILE_URL = env("JINGWANG_MAP_TILE_URL", "")
 
+# The address callers' phones open the SMS survey at (incidents: the link is BASE/s/<token>).
+SURVEY_BASE_URL = env("JINGWANG_SURVEY_BASE_URL", "http://127.0.0.1:8000")
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("JINGWANG_UPLOAD_MAX_MB", 50) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
@@ -268,6 +271,9 @@ IMPORT_MAX_ROWS = env_int("JINGWANG_IMPORT_MAX_ROWS", 1_000_000)
 IMPORT_MAX_ROWS_WEB = env_int("JINGWANG_IMPORT_MAX_ROWS_WEB", 100_000)
 IMPORT_MAX_VERTICES = env_int("JINGWANG_IMPORT_MAX_VERTICES", 100_000)
 IMPORT_MAX_PROBLEMS = env_int("JINGWANG_IMPORT_MAX_PROBLEMS", 1_000)
+
+# Exports (jingwang.core.exports): the most rows one XLSX export may hold.
+EXPORT_MAX_ROWS = env_int("JINGWANG_EXPORT_MAX_ROWS", 100_000)
 
 NINJA_PAGINATION_PER_PAGE = 100
 
@@ -298,3 +304,36 @@ LOGGING = {
 # HSTS preloading is for public domains on the browsers' built-in list; an intranet host cannot
 # be on it (a public deployment may still set JINGWANG_HSTS_PRELOAD).
 SILENCED_SYSTEM_CHECKS = ["axes.W006", "security.W021"]
+
+# --- SMS (jingwang/sms; docs/configuration.md, "SMS") -----------------------------------------
+# The gateway: "outbox" keeps every text on the outbox page and sends nothing off the machine;
+# "http" posts each one to a government SMS platform's JSON endpoint.
+SMS_BACKEND = env("JINGWANG_SMS_BACKEND", "outbox").strip().lower()
+if SMS_BACKEND not in {"outbox", "http"}:
+    raise ImproperlyConfigured(f"JINGWANG_SMS_BACKEND must be outbox or http, not {SMS_BACKEND!r}")
+SMS_URL = env("JINGWANG_SMS_URL", "")
+SMS_ACCOUNT = env("JINGWANG_SMS_ACCOUNT", "")
+SMS_PASSWORD = env("JINGWANG_SMS_PASSWORD", "")
+SMS_TEMPLATE = env("JINGWANG_SMS_TEMPLATE", "")
+SMS_SIGNATURE = env("JINGWANG_SMS_SIGNATURE", "")
+SMS_TIMEOUT = env_int("JINGWANG_SMS_TIMEOUT", 10)
+if SMS_BACKEND == "http" and not SMS_URL:
+    raise ImproperlyConfigured("JINGWANG_SMS_BACKEND=http needs JINGWANG_SMS_URL")
+# The shared secret the gateway signs its delivery reports and replies with (HMAC-SHA256).
+SMS_REPORT_SECRET = env("JINGWANG_SMS_REPORT_SECRET", "")
+# Where links in texts point (the opt-out page, surveys): the address recipients can open.
+SMS_LINK_BASE = env("JINGWANG_SMS_LINK_BASE", "").rstrip("/")
+# Rules: no text between these hours (Asia/Shanghai) unless urgent; texts per number per day;
+# attempts before a text fails, and the first wait between them (doubling each time).
+SMS_QUIET_START = env_int("JINGWANG_SMS_QUIET_START", 21)
+SMS_QUIET_END = env_int("JINGWANG_SMS_QUIET_END", 8)
+SMS_DAILY_CAP = env_int("JINGWANG_SMS_DAILY_CAP", 3)
+SMS_MAX_ATTEMPTS = env_int("JINGWANG_SMS_MAX_ATTEMPTS", 5)
+SMS_RETRY_SECONDS = env_int("JINGWANG_SMS_RETRY_SECONDS", 60)
+if not (0 <= SMS_QUIET_START <= 23 and 0 <= SMS_QUIET_END <= 23):
+    raise ImproperlyConfigured("JINGWANG_SMS_QUIET_START and _END are hours from 0 to 23")
+if SMS_DAILY_CAP < 1 or SMS_MAX_ATTEMPTS < 1 or SMS_RETRY_SECONDS < 1 or SMS_TIMEOUT < 1:
+    raise ImproperlyConfigured(
+        "JINGWANG_SMS_DAILY_CAP, _MAX_ATTEMPTS, _RETRY_SECONDS and _TIMEOUT must be 1 or more"
+    )
+# --- end of SMS --------------------------------------------------------------------------------

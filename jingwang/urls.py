@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from jingwang.accounts.views import home
 from jingwang.api import api
+from jingwang.incidents.views_callbacks import survey
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -20,6 +21,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("s/<str:token>", survey, name="survey"),  # the SMS survey: short, public
     path("accounts/", include("jingwang.accounts.urls")),
     path("audit/", include("jingwang.audit.urls")),
     path("territory/", include("jingwang.territory.urls")),

@@ -318,6 +318,36 @@ def valid_id_number(seed: int) -> str:
     return first17 + pii.id_check_digit(first17)
 
 
+INCIDENT_CATEGORIES = ["public_order.noise", "criminal", "help.other", "traffic.accident"]
+
+
+def aim_incident(body: dict[str, Any], world: World) -> None:
+    """Rules of an incident a JSON schema cannot state: a category of the bureau's list, an
+    officer of the station, times in order and not in the future, both coordinates or none, an
+    address without control or unassigned characters."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    if isinstance(body.get("category"), str):
+        body["category"] = INCIDENT_CATEGORIES[_crc(body["category"]) % len(INCIDENT_CATEGORIES)]
+    if isinstance(body.get("officer"), int):
+        own = "other_officer" if body.get("station") == "XX" else "officer"
+        body["officer"] = world.people[own].id
+    if isinstance(body.get("address"), str) and body["address"].strip():
+        body["address"] = "东街12号"
+    now = timezone.now()
+    times = ("received_at", "dispatched_at", "arrived_at", "closed_at")
+    if isinstance(body.get("arrived_at"), str) and not isinstance(body.get("dispatched_at"), str):
+        body["dispatched_at"] = ""
+    for hours, name in zip((4, 3, 2, 1), times, strict=True):
+        if isinstance(body.get(name), str):
+            body[name] = (now - timedelta(hours=hours)).isoformat()
+    if (body.get("lon") is None) != (body.get("lat") is None):
+        body.pop("lon", None)
+        body.pop("lat", None)
+
+
 def aim(case: Any, world: World) -> None:
     """Point most valid cases at rows that exist, as a client would.
 
@@ -346,6 +376,8 @@ def aim(case: Any, world: World) -> None:
         if path.get("person_id") in people and isinstance(body.get("version"), int):
             if body["version"] % 3:  # most edits send the version they read
                 body["version"] = Person.objects.get(pk=path["person_id"]).version
+        if case.path.startswith("/api/v1/incidents"):
+            aim_incident(body, world)
     if case.headers and isinstance(case.headers.get("Idempotency-Key"), str):
         # The same key with another body is refused (422): a rule across requests.
         case.headers["Idempotency-Key"] = f"{case.headers['Idempotency-Key'][:180]}-{next(_serial)}"

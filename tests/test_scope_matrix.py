@@ -45,6 +45,17 @@ TC = {"bureau_admin", "chief", "officer", "auxiliary", "mediator"}
 TC_MANAGERS = {"bureau_admin", "chief"}
 XX = {"bureau_admin", "other_officer", "other_chief"}
 SYSTEM = {"system_admin"}
+# Incidents: who reads them (their own station's), and who records them at TC.
+INCIDENT_READERS = {
+    "bureau_admin",
+    "chief",
+    "officer",
+    "auxiliary",
+    "grid_worker",
+    "other_officer",
+    "other_chief",
+}
+TC_RECORDERS = {"bureau_admin", "chief", "officer", "auxiliary"}
 
 
 @dataclass
@@ -98,6 +109,15 @@ def _reassignment(world: World) -> int:
     ).id
 
 
+def _sms_message(world: World) -> int:
+    """A text of station TC, queued (sms.actions.send)."""
+    from jingwang.sms.actions import send
+
+    return send(
+        station=world.station, phone="13812345678", text="您好", purpose="test", ref="matrix"
+    ).pk
+
+
 def _proposal(world: World) -> int:
     """A real proposal over TC's base units (made once per test)."""
     from jingwang.territory.actions import propose_division
@@ -140,6 +160,94 @@ def _community_file(world: World) -> dict[str, Any]:
         "crs": "auto",
         "file": SimpleUploadedFile("c.geojson", body, "application/geo+json"),
     }
+
+
+def _incident(world: World, key: str = "a", **fields: Any) -> int:
+    """An incident of station TC (in grid A unless said otherwise), made once per key."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jingwang.incidents.actions import record_incident
+    from jingwang.incidents.categories import categories_of
+
+    made = world.__dict__.setdefault("incidents", {})
+    if key not in made:
+        values: dict[str, Any] = {
+            "number": f"J-{key}",
+            "received_at": timezone.now() - timedelta(hours=3),
+            "source": "call_110",
+            "category": categories_of(world.bureau.id).get(code="public_order.noise"),
+            "caller_phone": "13912345678",
+            "lon": 105.002,
+            "lat": 31.005,
+        }
+        made[key] = record_incident(world.users["officer"], world.station, **(values | fields))
+    return int(made[key].id)
+
+
+def _dispatched(world: World) -> int:
+    """An incident of grid A already dispatched (so its arrival can be recorded)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return _incident(world, "d", dispatched_at=timezone.now() - timedelta(hours=2))
+
+
+def _categories(world: World) -> int:
+    """The bureau's category list (seeded); the id of one of them."""
+    from jingwang.incidents.categories import categories_of
+
+    return int(categories_of(world.bureau.id).get(code="public_order.noise").id)
+
+
+def _incident_form(world: World) -> dict[str, Any]:
+    """The incident form as the page sends it."""
+    return {
+        "number": "J-NEW",
+        "received_at": "2026-01-05T08:00",
+        "source": "call_110",
+        "category": str(_categories(world)),
+        "crs": "wgs84",
+        "lon": "105.002",
+        "lat": "31.005",
+    }
+
+
+def _incident_file(world: World) -> dict[str, Any]:
+    body = "警情编号,接警时间,警情类别\nJ-FILE,2026-01-05 08:00,治安案件\n".encode()
+    return {
+        "station": "TC",
+        "crs": "auto",
+        "file": SimpleUploadedFile("110.csv", body, "text/csv"),
+    }
+
+
+def _callback(world: World) -> int:
+    """A callback of grid A, due today (made once per test)."""
+    from jingwang.incidents.tests.callback_helpers import due_callback
+
+    if not hasattr(world, "callback"):
+        world.callback = due_callback(world)  # type: ignore[attr-defined]
+    return int(world.callback.pk)  # type: ignore[attr-defined]
+
+
+def _rectification(world: World) -> int:
+    """An open rectification of grid A, its findings and actions written (so it can close)."""
+    from jingwang.incidents.models import Rectification
+    from jingwang.incidents.tests.callback_helpers import open_rectification
+
+    if not hasattr(world, "rectification"):
+        made = open_rectification(world)
+        Rectification.objects.filter(pk=made.pk).update(findings="查明", actions_taken="整改")
+        world.rectification = made  # type: ignore[attr-defined]
+    return int(world.rectification.pk)  # type: ignore[attr-defined]
+
+
+CALLBACK_ANSWERS = {"speed": "satisfied", "attitude": "basically", "handling": "satisfied"}
+# Who works a callback of grid A at TC (the cast's officer and auxiliary cover the sector).
+TC_CALLBACKS = {"bureau_admin", "chief", "officer", "auxiliary"}
 
 
 # A bureau's grid division defaults as the settings page sends them.
@@ -204,6 +312,16 @@ PAGES: dict[str, Route] = {
     "audit:list": Route(lambda w: "/audit/", get={"auditor"}),
     "territory:map": Route(
         lambda w: "/territory/?station=TC", get=TC | {"grid_worker", "volunteer"}
+    ),
+    # The map's shapes and point layers by visible area (territory/maps.py); "incidents" is the
+    # incidents' layer: readers of the territory who may also see incidents.
+    "territory:map_shapes": Route(
+        lambda w: "/territory/map/shapes/?station=TC&level=block",
+        get=TC | {"grid_worker", "volunteer"},
+    ),
+    "territory:map_points": Route(
+        lambda w: "/territory/map/points/incidents/?station=TC",
+        get={"bureau_admin", "chief", "officer", "auxiliary", "grid_worker"},
     ),
     "territory:grids": Route(lambda w: "/territory/grids/", get=FIELD_ROLES),
     "territory:grid": Route(
@@ -291,11 +409,149 @@ PAGES: dict[str, Route] = {
         get=SYSTEM,
         write=Write(SYSTEM, lambda w: {"name": "潼川所", "version": "1"}),
     ),
+    # Incident figures: whoever sees incidents, over what they see (incidents_visible_to).
+    "incidents:figures": Route(
+        lambda w: "/incidents/figures/",
+        get={"bureau_admin", "chief", "officer", "auxiliary", "grid_worker"} | XX,
+    ),
+    "incidents:figures_grid": Route(
+        lambda w: f"/incidents/figures/grids/{w.block_a.id}/",
+        get={"bureau_admin", "chief", "officer", "auxiliary", "grid_worker"},
+    ),
+    # SMS: the outbox and opt-outs (sms.view), and the two ways in without a login.
+    "sms:outbox": Route(lambda w: "/sms/?station=TC", get=TC_MANAGERS),
+    "sms:opt_outs": Route(
+        lambda w: "/sms/opt-outs/?station=TC",
+        get=TC_MANAGERS,
+        write=Write(TC_MANAGERS, lambda w: {"phone": "13900001111"}),
+    ),
+    "sms:message_opt_out": Route(
+        lambda w: f"/sms/messages/{_sms_message(w)}/opt-out/", write=Write(TC_MANAGERS)
+    ),
+    "sms:opt_out_page": Route(
+        lambda w: "/sms/u/1-x/", special="public: a signed link; jingwang/sms/tests"
+    ),
+    "sms:gateway_reports": Route(
+        lambda w: "/sms/gateway/reports", special="public: signed posts; jingwang/sms/tests"
+    ),
+    "sms:gateway_replies": Route(
+        lambda w: "/sms/gateway/replies", special="public: signed posts; jingwang/sms/tests"
+    ),
+    # Recording and working incidents (incidents/views.py): whoever records incidents at TC;
+    # an incident in grid A is read by TC's readers and grid A's grid worker.
+    "incidents:list": Route(lambda w: "/incidents/", get=INCIDENT_READERS),
+    "incidents:new": Route(
+        lambda w: f"/incidents/new/?station=TC&c={_categories(w)}",
+        get=TC_RECORDERS,
+        write=Write(TC_RECORDERS, _incident_form),
+    ),
+    "incidents:export": Route(
+        lambda w: f"/incidents/export/?station=TC&i={_incident(w)}",
+        get=TC_RECORDERS | {"grid_worker"},
+    ),
+    "incidents:import": Route(
+        lambda w: f"/incidents/import/?station=TC&c={_categories(w)}",
+        get=TC_RECORDERS,
+        write=Write(TC_RECORDERS, _incident_file),
+    ),
+    "incidents:detail": Route(
+        lambda w: f"/incidents/{_incident(w)}/", get=TC_RECORDERS | {"grid_worker"}
+    ),
+    "incidents:edit": Route(
+        lambda w: f"/incidents/{_incident(w)}/edit/",
+        get=TC_RECORDERS,
+        write=Write(TC_RECORDERS, lambda w: {**_incident_form(w), "version": "1"}),
+    ),
+    "incidents:dispatch": Route(
+        lambda w: f"/incidents/{_incident(w)}/dispatch/",
+        write=Write(TC_RECORDERS, lambda w: {"version": "1"}),
+    ),
+    "incidents:arrive": Route(
+        lambda w: f"/incidents/{_dispatched(w)}/arrive/",
+        write=Write(TC_RECORDERS, lambda w: {"version": "1"}),
+    ),
+    "incidents:close": Route(
+        lambda w: f"/incidents/{_incident(w)}/close/",
+        write=Write(TC_RECORDERS, lambda w: {"version": "1", "result": "已处理"}),
+    ),
+    "incidents:place": Route(
+        lambda w: f"/incidents/{_incident(w, 'u', lon=None, lat=None)}/place/",
+        # An auxiliary sees the incidents of their grids, and the station's unplaced ones.
+        write=Write(TC_RECORDERS, lambda w: {"version": "1", "grid": str(w.block_b.id)}),
+    ),
+    # The bureau's incident categories: the system admin's.
+    "incidents:category_bureaus": Route(lambda w: "/incidents/categories/", get=SYSTEM),
+    "incidents:categories": Route(
+        lambda w: f"/incidents/categories/{w.bureau.id}/",
+        get=SYSTEM,
+        write=Write(SYSTEM, lambda w: {"code": "new_kind", "name": "新类别", "parent": ""}),
+    ),
+    "incidents:category_edit": Route(
+        lambda w: f"/incidents/categories/{w.bureau.id}/{_categories(w)}/",
+        get=SYSTEM,
+        write=Write(SYSTEM, lambda w: {"name": "噪音扰民", "is_active": "on", "version": "1"}),
+    ),
+    # Callbacks, the SMS survey and rectifications (incidents/views_callbacks.py).
+    "incidents:callbacks": Route(
+        lambda w: "/incidents/callbacks/", get=TC_CALLBACKS | {"other_officer", "other_chief"}
+    ),
+    "incidents:callback": Route(
+        lambda w: f"/incidents/callbacks/{_callback(w)}/", get=TC_CALLBACKS
+    ),
+    "incidents:callback_number": Route(
+        lambda w: f"/incidents/callbacks/{_callback(w)}/number/",
+        write=Write(TC_CALLBACKS, audit_action="unmask"),
+    ),
+    "incidents:callback_attempt": Route(
+        lambda w: f"/incidents/callbacks/{_callback(w)}/attempt/",
+        write=Write(TC_CALLBACKS, lambda w: {"outcome": "no_answer", "version": "1"}),
+    ),
+    "incidents:callback_answer": Route(
+        lambda w: f"/incidents/callbacks/{_callback(w)}/answer/",
+        write=Write(TC_CALLBACKS, lambda w: {**CALLBACK_ANSWERS, "version": "1"}),
+    ),
+    "incidents:rectifications": Route(lambda w: "/incidents/rectifications/", get=MANAGERS),
+    "incidents:rectification": Route(
+        lambda w: f"/incidents/rectifications/{_rectification(w)}/",
+        get=TC_MANAGERS,
+        write=Write(
+            TC_MANAGERS, lambda w: {"findings": "查明了", "actions_taken": "整改了", "version": "1"}
+        ),
+    ),
+    "incidents:rectification_close": Route(
+        lambda w: f"/incidents/rectifications/{_rectification(w)}/close/",
+        write=Write(TC_MANAGERS, lambda w: {"closing_rating": "satisfied", "version": "1"}),
+    ),
+    "incidents:station_settings": Route(
+        lambda w: "/incidents/station-settings/?station=TC",
+        get=TC_MANAGERS,
+        write=Write(TC_MANAGERS, lambda w: {"sms_survey": "on", "version": "0"}),
+    ),
+    "survey": Route(
+        lambda w: "/s/x", special="public: the caller's SMS survey; incidents/tests/test_survey"
+    ),
     "config:sections": Route(lambda w: "/settings/", get=SYSTEM),
     "config:edit": Route(
         lambda w: f"/settings/{w.bureau.id}/division/",
         get=SYSTEM,
         write=Write(SYSTEM, lambda w: {**DIVISION_DEFAULTS, "sector_blocks": "3", "version": "0"}),
+    ),
+    # The working-day calendar: a year the package does not know, entered by the system admin.
+    "config:calendar": Route(lambda w: "/settings/calendar/", get=SYSTEM),
+    "config:calendar_year": Route(
+        lambda w: "/settings/calendar/2027/",
+        get=SYSTEM,
+        write=Write(
+            SYSTEM,
+            lambda w: {
+                "name_1": "国庆节",
+                "first_1": "2027-10-01",
+                "last_1": "2027-10-07",
+                "makeup_1": "2027-09-26 2027-10-09",
+                "rows": "10",
+                "version": "0",
+            },
+        ),
     ),
 }
 
@@ -334,6 +590,29 @@ API: dict[str, Route] = {
     "POST /api/v1/people/{person_id}/unmask": Route(
         lambda w: f"/api/v1/people/{_person(w)}/unmask",
         write=Write({"bureau_admin", "chief", "officer"}, json=True, audit_action="unmask"),
+    ),
+    "GET /api/v1/incidents": Route(lambda w: "/api/v1/incidents", get=INCIDENT_READERS),
+    "POST /api/v1/incidents": Route(
+        lambda w: "/api/v1/incidents",
+        write=Write(
+            TC_RECORDERS,
+            lambda w: {
+                "station": "TC",
+                "number": "J-API",
+                "received_at": "2026-01-05T08:00:00+08:00",
+                "category": "public_order.noise",
+            },
+            json=True,
+        ),
+    ),
+    "GET /api/v1/incidents/{incident_id}": Route(
+        lambda w: f"/api/v1/incidents/{_incident(w)}", get=TC_RECORDERS | {"grid_worker"}
+    ),
+    "PATCH /api/v1/incidents/{incident_id}": Route(
+        lambda w: f"/api/v1/incidents/{_incident(w)}",
+        write=Write(
+            TC_RECORDERS, lambda w: {"version": 1, "summary": "改"}, json=True, method="patch"
+        ),
     ),
 }
 
@@ -485,6 +764,9 @@ def _rows(world: World) -> dict[str, str]:
         "missing_grid": "/territory/grids/999999/",
         "missing_person": "/people/999999/",
         "other_station_map": "/territory/?station=XX",
+        "other_station_map_shapes": "/territory/map/shapes/?station=XX",
+        "other_station_map_points": "/territory/map/points/incidents/?station=XX",
+        "other_station_outbox": "/sms/?station=XX",
     }
 
 
@@ -500,6 +782,9 @@ ROW_ACCESS = {
     "missing_grid": set(),
     "missing_person": set(),
     "other_station_map": XX,
+    "other_station_map_shapes": XX,
+    "other_station_map_points": XX,
+    "other_station_outbox": {"bureau_admin", "other_chief"},
 }
 
 

@@ -15,6 +15,10 @@ PUBLIC_PREFIXES = (
     "/api/",
     "/i18n/",
     "/favicon",
+    # SMS: a text's signed opt-out link, and the gateway's signed posts (jingwang/sms/urls.py).
+    "/sms/u/",
+    "/sms/gateway/",
+    "/s/",  # the SMS survey of a callback: the caller has no account (incidents)
 )
 
 

@@ -300,6 +300,7 @@ def set_language_view(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: AuthedRequest) -> HttpResponse:
+    from jingwang.core import home as home_panels
     from jingwang.people.queries import coverage_gaps
     from jingwang.territory.queries import grids_visible_to, stations_visible_to
 
@@ -327,6 +328,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         if user.role in GRID_ROLES:
             context["my_grids"] = grids_visible_to(user).filter(level__in=["block", "sector"])[:50]
     context["requests_waiting"] = pending_for(user).count()
+    context["panels"] = home_panels.shown_to(user)  # the apps' panels (core/home.py)
     return render(request, "accounts/home.html", context)
 
 

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 AUDIT_ACTIONS = {
     "unmask": _("Showed personal data in full"),
     "update_settings": _("Changed a bureau's settings"),
+    "update_calendar_year": _("Entered a year's holidays in the working-day calendar"),
+    "export": _("Exported a list"),
 }
 
 

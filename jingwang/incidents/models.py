@@ -164,6 +164,8 @@ class Incident(Placed):
             models.Index(fields=["station", "received_at"]),
             models.Index(fields=["grid", "received_at"]),
             models.Index(fields=["station", "status"]),
+            # The map's counts per grid (territory.maps.points_in_view): a covering index.
+            models.Index(fields=["station", "grid"]),
         ]
 
     def __str__(self) -> str:
@@ -218,7 +220,16 @@ class Callback(models.Model):
     class Meta:
         verbose_name = _("callback")
         ordering = ["due_on", "id"]
-        indexes = [models.Index(fields=["station", "status", "due_on"])]
+        indexes = [
+            models.Index(fields=["station", "status", "due_on"]),
+            # The queue: the callbacks still due, by due day (a small partial index instead of
+            # a walk through the whole index above; bench/pages.py).
+            models.Index(
+                fields=["due_on", "id"],
+                condition=models.Q(status="due"),
+                name="callback_due_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.incident_id} · {self.due_on}"

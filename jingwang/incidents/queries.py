@@ -44,7 +44,9 @@ def _auxiliary_limit(user: Any, grid_lookup: str) -> Q | None:
     if cached is None:
         cached = assigned_grid_ids(user)
         user._jingwang_assigned_grids = cached
-    return Q(**{f"{grid_lookup}__in": cached})
+    # Their grids, and the station's incidents not yet placed in any grid (placing them is
+    # everyone's work: one an auxiliary records without a point stays in their view).
+    return Q(**{f"{grid_lookup}__in": cached}) | Q(**{f"{grid_lookup}__isnull": True})
 
 
 def incidents_visible_to(user: Any) -> QuerySet[Incident]:
@@ -69,3 +71,69 @@ def callbacks_visible_to(user: Any) -> QuerySet[Callback]:
 
 def rectifications_visible_to(user: Any) -> QuerySet[Rectification]:
     return Rectification.objects.filter(incident__in=incidents_visible_to(user))
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording and working incidents (the pages, the API and the 110 import)
+
+
+def grid_and_below(grid_ids: set[int]) -> set[int]:
+    """The grids given and every grid below them."""
+    from jingwang.territory.models import Grid
+
+    seen: set[int] = set()
+    frontier = set(grid_ids)
+    while frontier:
+        seen |= frontier
+        frontier = (
+            set(Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - seen
+        )
+    return seen
+
+
+def officers_of(user: Any, station: Any) -> QuerySet[Any]:
+    """The active police and auxiliary officers of a station whom the user may see (the
+    handling officer of an incident is one of them)."""
+    from jingwang.people.models import Person
+    from jingwang.people.queries import people_visible_to
+
+    return (
+        people_visible_to(user)
+        .filter(
+            station=station, is_active=True, kind__in=[Person.Kind.OFFICER, Person.Kind.AUXILIARY]
+        )
+        .order_by("kind", "name", "id")
+    )
+
+
+def officer_names(station: Any) -> dict[str, Any]:
+    """A station's active officers by name and by badge number (the 110 import names them so;
+    a name two officers share is left out: the file must give the badge number)."""
+    from jingwang.people.models import Person
+
+    found: dict[str, Any] = {}
+    shared: set[str] = set()
+    rows = Person.objects.filter(
+        station=station, is_active=True, kind__in=[Person.Kind.OFFICER, Person.Kind.AUXILIARY]
+    )
+    for person in rows:
+        if person.name in found:
+            shared.add(person.name)
+        found[person.name] = person
+    for name in shared:
+        del found[name]
+    for person in rows:
+        if person.badge_number:
+            found[person.badge_number] = person
+    return found
+
+
+def access_station_grid(user: Any, incident: Incident, grid_id: Any) -> Any:
+    """A current grid of the incident's station that the user may see, or the 404 door."""
+    from jingwang.territory.queries import grids_visible_to
+
+    return scope.access(
+        user,
+        grids_visible_to(user).filter(station_id=incident.station_id).select_related("version"),
+        grid_id,
+    )

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 from jingwang.accounts.roles import Perm, has_perm
 from jingwang.accounts.scope import require
 from jingwang.core import drafts
+from jingwang.core.exports import Column, xlsx_response
 from jingwang.core.params import choice_param, text_param
 from jingwang.core.personal import unmask as unmask_door
 from jingwang.people import actions
@@ -35,7 +37,7 @@ from jingwang.territory.queries import communities_visible_to, grids_visible_to
 from jingwang.territory.views import chosen_station
 
 
-def people_list(request: HttpRequest) -> HttpResponse:
+def people_list(request: HttpRequest) -> HttpResponseBase:
     require(request.user, Perm.PEOPLE_VIEW)
     station, stations = chosen_station(request)
     people = people_visible_to(request.user).select_related("station")
@@ -47,6 +49,8 @@ def people_list(request: HttpRequest) -> HttpResponse:
     q = text_param(request.GET, "q")
     if q:
         people = people.filter(Q(name__icontains=q) | Q(badge_number__icontains=q))
+    if choice_param(request.GET, "format", ["xlsx"]):
+        return _export_people(request, people.order_by("name", "id"), station, kind, q)
     page = Paginator(people.order_by("name", "id"), 50).get_page(request.GET.get("page"))
     context = {
         "station": station,
@@ -56,8 +60,49 @@ def people_list(request: HttpRequest) -> HttpResponse:
         "kinds": Person.Kind.choices,
         "q": q,
         "can_manage": has_perm(request.user, Perm.PEOPLE_MANAGE),
+        "export_query": _export_query(request),
     }
     return render(request, "people/list.html", context)
+
+
+def _export_query(request: HttpRequest) -> str:
+    """The list's filters with ``format=xlsx`` (the "Export XLSX" link)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["format"] = "xlsx"
+    return query.urlencode()
+
+
+def _export_people(
+    request: HttpRequest, people: Any, station: Any, kind: str | None, q: str | None
+) -> HttpResponseBase:
+    """The filtered list as XLSX (jingwang.core.exports); personal data prints masked."""
+    columns = [
+        Column(_("Name"), lambda p: p.name),
+        Column(_("Kind"), lambda p: p.get_kind_display()),
+        Column(_("Badge number"), lambda p: p.badge_number),
+        Column(_("ID number"), lambda p: p.id_number or ""),
+        Column(_("Mobile phone"), lambda p: p.phone or ""),
+        Column(_("Station"), lambda p: p.station.name),
+        Column(_("Active"), lambda p: p.is_active),
+        Column(_("Added"), lambda p: p.created_at),
+    ]
+    return xlsx_response(
+        request,
+        filename="people",
+        title=_("People"),
+        columns=columns,
+        rows=people,
+        object_type="people.person",
+        station_id=station.id if station is not None else None,
+        detail={
+            "filters": {
+                "station": station.code if station is not None else "",
+                "kind": kind or "",
+                "q": q or "",
+            }
+        },
+    )
 
 
 def person_view(request: HttpRequest, person_id: int) -> HttpResponse:

@@ -28,7 +28,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from jingwang.territory import index, lineage
@@ -148,13 +148,48 @@ def replace_station(
         successors = {o: _successor(o, found) or -1 for o in np.unique(old).tolist()}
         new = np.array([successors[o] for o in old.tolist()], dtype=np.int64)
         _collect(targets, figures, ids, old, new)
-    for target, chunks in targets.items():
-        members = np.concatenate(chunks).tolist()
-        for start in range(0, len(members), BATCH):
-            model.objects.filter(id__in=members[start : start + BATCH]).update(  # type: ignore[attr-defined]
-                grid_id=target if target >= 0 else None
-            )
+    if targets:
+        _write(model, targets)
     return figures
+
+
+def _write(model: type[Placed], targets: dict[int, list[np.ndarray]]) -> None:
+    """Set the new grids in one statement: the moves go to a temporary table (COPY on
+    PostgreSQL), then one UPDATE joins it."""
+    ids = np.concatenate([np.concatenate(chunks) for chunks in targets.values()]).tolist()
+    grids = [
+        target if target >= 0 else None
+        for target, chunks in targets.items()
+        for _ in range(sum(len(c) for c in chunks))
+    ]
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE placement_moves (id bigint PRIMARY KEY, grid_id bigint)"
+        )
+        try:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy("COPY placement_moves (id, grid_id) FROM STDIN") as copy:
+                    for row in zip(ids, grids, strict=True):
+                        copy.write_row(row)
+            else:
+                for start in range(0, len(ids), BATCH * 10):
+                    cursor.executemany(
+                        "INSERT INTO placement_moves (id, grid_id) VALUES (%s, %s)",
+                        list(
+                            zip(
+                                ids[start : start + BATCH * 10],
+                                grids[start : start + BATCH * 10],
+                                strict=True,
+                            )
+                        ),
+                    )
+            cursor.execute(
+                f"UPDATE {table} SET grid_id = placement_moves.grid_id FROM placement_moves "
+                f"WHERE {table}.id = placement_moves.id"
+            )
+        finally:
+            cursor.execute("DROP TABLE placement_moves")
 
 
 def _collect(
@@ -169,6 +204,8 @@ def _collect(
     figures["unplaced"] += len(new) - placed
     moved = new != old
     figures["moved"] += int(moved.sum())
+    if not moved.any():
+        return
     moved_ids, moved_new = ids[moved], new[moved]
     order = np.argsort(moved_new, kind="stable")
     grids, starts = np.unique(moved_new[order], return_index=True)

@@ -5,6 +5,8 @@ from jingwang.territory import imports, views, views_admin
 app_name = "territory"
 urlpatterns = [
     path("", views.map_view, name="map"),
+    path("map/shapes/", views.map_shapes, name="map_shapes"),
+    path("map/points/<slug:name>/", views.map_points, name="map_points"),
     path("grids/", views.grids_view, name="grids"),
     path("grids/<int:grid_id>/", views.grid_view, name="grid"),
     path("import/", imports.import_page, name="import"),

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,15 +16,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from jingwang.accounts import scope
 from jingwang.accounts.roles import Perm, has_perm
 from jingwang.accounts.scope import require
-from jingwang.core.params import choice_param, int_param, text_param
+from jingwang.core.params import BadParameter, choice_param, int_param, text_param
 from jingwang.lib import division
 from jingwang.people.models import GridAssignment
 from jingwang.people.queries import assignments_visible_to, coverage_of
-from jingwang.territory import actions, planning
+from jingwang.territory import actions, maps, planning
 from jingwang.territory.forms import DivisionForm, MoveForm
-from jingwang.territory.maps import feature, grid_feature, map_data
+from jingwang.territory.maps import grid_feature, map_data
 from jingwang.territory.models import BaseUnit, DivisionProposal, Grid
 from jingwang.territory.queries import (
     access_grid,
@@ -48,31 +52,64 @@ def chosen_station(request: HttpRequest, *, perm: str = Perm.TERRITORY_VIEW) -> 
 
 
 def map_view(request: HttpRequest) -> HttpResponse:
+    """The territory map: the station's outline and the chosen level's grids, loaded by the
+    visible area from ``map_shapes``, and the point layers the user may see (``map_points``)."""
     require(request.user, Perm.TERRITORY_VIEW)
     station, stations = chosen_station(request)
     level = choice_param(request.GET, "level", LEVELS, "block")
-    # Maps draw the stored map shapes: the full shapes are not read.
-    grids = (
-        grids_visible_to(request.user).filter(station=station, level=level).defer("geometry_wkt")
-        if station
-        else []
-    )
-    communities = (
-        communities_visible_to(request.user).filter(station=station).defer("geometry_wkt")
-        if station
-        else []
-    )
-    data = map_data(
-        grids=[grid_feature(g) for g in grids],
-        communities=[feature(c, code=c.code, name=c.name, kind=c.kind) for c in communities],
-    )
+    config: dict[str, Any] | None = None
+    grid_count = 0
+    if station is not None:
+        shapes = maps.station_shapes(station.id)
+        visible = _visible_grids(request.user, station)
+        if visible is None:
+            grid_count = len(shapes.levels[level].ids)
+            outline: Any = json.loads(shapes.outline)
+            bounds = shapes.bounds
+        else:
+            mine = grids_visible_to(request.user).filter(station=station)
+            grid_count = mine.filter(level=level).count()
+            found = mine.aggregate(
+                a=Min("min_lon"), b=Min("min_lat"), c=Max("max_lon"), d=Max("max_lat")
+            )
+            outline = None
+            bounds = (found["a"], found["b"], found["c"], found["d"]) if found["a"] else None
+        config = {
+            "station": station.code,
+            "level": level,
+            "stamp": _stamp_text(shapes.stamp),
+            "shapes_url": reverse("territory:map_shapes"),
+            "outline": outline,
+            "bounds": bounds,
+            "tiles": settings.MAP_TILE_URL,
+            "layers": [
+                {
+                    "name": layer.name,
+                    "label": str(layer.label),
+                    "url": reverse("territory:map_points", args=[layer.name]),
+                    "color": layer.color,
+                    "create_url": (
+                        reverse(layer.create_url)
+                        if layer.create_url
+                        and layer.create_perm
+                        and has_perm(request.user, layer.create_perm)
+                        else ""
+                    ),
+                    "create_label": str(
+                        layer.create_label or _("New: %(layer)s") % {"layer": layer.label}
+                    ),
+                }
+                for layer in maps.point_layers()
+                if has_perm(request.user, layer.perm)
+            ],
+        }
     context = {
         "station": station,
         "stations": stations,
         "level": level,
         "levels": Grid.Level.choices,
-        "map_data": data,
-        "grid_count": len(data["grids"]["features"]),
+        "map_config": config,
+        "grid_count": grid_count,
         "can_divide": has_perm(request.user, Perm.TERRITORY_DIVIDE),
         "proposals": (
             proposals_visible_to(request.user).filter(station=station, status="proposed").count()
@@ -81,6 +118,90 @@ def map_view(request: HttpRequest) -> HttpResponse:
         ),
     }
     return render(request, "territory/map.html", context)
+
+
+def _visible_grids(user: Any, station: Any) -> set[int] | None:
+    """The station's grids the user may see; None when they see every one (station scope)."""
+    if scope.grid_ids(user) is None:
+        return None
+    return set(grids_visible_to(user).filter(station=station).values_list("id", flat=True))
+
+
+def _stamp_text(stamp: tuple[int, int, int]) -> str:
+    return "-".join(str(part) for part in stamp)
+
+
+def _bbox(request: HttpRequest, shapes: maps.StationShapes) -> tuple[float, float, float, float]:
+    """``?bbox=min_lon,min_lat,max_lon,max_lat`` (WGS-84); the whole station when absent."""
+    raw = text_param(request.GET, "bbox", max_length=200)
+    if not raw:
+        return shapes.bounds or (0.0, 0.0, 0.0, 0.0)
+    message = _("bbox: four numbers, min_lon,min_lat,max_lon,max_lat (WGS-84).")
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise BadParameter("bbox", message)
+    try:
+        values = [float(part) for part in parts if part.strip().isascii()]
+    except ValueError as error:
+        raise BadParameter("bbox", message) from error
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise BadParameter("bbox", message)
+    a, b, c, d = values
+    if not (-180 <= a <= c <= 180 and -90 <= b <= d <= 90):
+        raise BadParameter("bbox", message)
+    return (a, b, c, d)
+
+
+def _map_station(request: HttpRequest) -> Any:
+    """The station a map request names (``?station=``, required), within scope."""
+    code = text_param(request.GET, "station", max_length=64)
+    if not code:
+        raise BadParameter("station", _("station: the code of a station is required."))
+    return access_station(request.user, code)
+
+
+def _json(text: str, *, cacheable: bool = False) -> HttpResponse:
+    response = HttpResponse(text, content_type="application/json")
+    if cacheable:  # the URL names the grid stamp: a new grid version is another URL
+        response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def map_shapes(request: HttpRequest) -> HttpResponse:
+    """The level's grids and the communities meeting the visible area (GeoJSON), as the user
+    may see them: ``?station=TC&level=block&bbox=…&zoom=…`` (the map's zoom: coarser shapes
+    when the view is wide)."""
+    require(request.user, Perm.TERRITORY_VIEW)
+    station = _map_station(request)
+    level = choice_param(request.GET, "level", LEVELS, "block")
+    shapes = maps.station_shapes(station.id)
+    bbox = _bbox(request, shapes)
+    visible = _visible_grids(request.user, station)
+    zoom = int_param(request.GET, "zoom", minimum=0, maximum=24)
+    grids = maps.grids_in_view(shapes, level, bbox, visible, zoom)
+    communities = maps.communities_in_view(
+        communities_visible_to(request.user).filter(station=station), bbox
+    )
+    stamp = _stamp_text(shapes.stamp)
+    text = f'{{"stamp":"{stamp}","grids":{grids},"communities":{communities}}}'
+    return _json(text, cacheable=request.GET.get("v") == stamp)
+
+
+def map_points(request: HttpRequest, name: str) -> HttpResponse:
+    """A point layer's records in the visible area: one by one when few, counts per finest grid
+    when many (``jingwang.territory.maps.points_in_view``)."""
+    require(request.user, Perm.TERRITORY_VIEW)
+    layer = maps.point_layer(name)
+    if layer is None:
+        scope.deny(request.user, "territory.map_layer", name, mode="read")
+    assert layer is not None
+    require(request.user, layer.perm)
+    station = _map_station(request)
+    shapes = maps.station_shapes(station.id)
+    bbox = _bbox(request, shapes)
+    visible = _visible_grids(request.user, station)
+    found = maps.points_in_view(layer, request.user, shapes, bbox, visible, request.GET)
+    return _json(json.dumps(found, ensure_ascii=False, separators=(",", ":")))
 
 
 def grids_view(request: HttpRequest) -> HttpResponse:

@@ -30,7 +30,7 @@ def test_chief_logs_in_opens_the_map_and_a_grid_then_switches_language(page, liv
     shapes = page.locator("#map path.leaflet-interactive")
     assert shapes.count() == 2
     shapes.first.click()
-    page.locator(".leaflet-popup-content a").click()
+    page.locator(".leaflet-popup-content a.map-open").click()
     page.wait_for_url(f"{base}/territory/grids/**")
     heading = page.locator("h1").inner_text()
     assert heading.startswith("TC-D1-S1-B")

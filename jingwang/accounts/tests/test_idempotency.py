@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from jingwang.audit.models import AuditEvent
 from jingwang.people.models import Person
+from tests import test_concurrency
+
+site = test_concurrency.site  # two real server processes on a database of their own
 
 
 def create(client, key, name="孙辅警"):
@@ -55,3 +59,19 @@ def test_a_failed_request_stores_nothing_so_a_corrected_retry_works(world):
     # Nothing was stored for the refused request, so the corrected one goes through.
     assert create(client, "fix-me").status_code == 201
     assert Person.objects.filter(name="孙辅警").count() == 1
+
+
+def test_copies_of_one_create_sent_at_once_all_get_the_first_answer(site):
+    # given 8 copies of one create (with an ID number) under one key, sent at once to two
+    # servers, as a client that timed out and retried may do
+    body = {"station": "TC", "name": "同键", "kind": "officer", "id_number": "510722198507153018"}
+    jobs = [("POST", "/api/v1/people/", body, "one-key") for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda ij: site.request(ij[0], *ij[1]), enumerate(jobs)))
+    # then every copy is answered as the first one was: 201 with the same person, none is
+    # refused as a duplicate of itself (the copies wait for the first at the key, not at the
+    # ID number)
+    assert [status for status, _answer in answers] == [201] * 8, answers
+    assert len({answer["id"] for _status, answer in answers}) == 1
+    people = site.django(test_concurrency.COUNT)["people"]
+    assert [name for name, _version in people].count("同键") == 1

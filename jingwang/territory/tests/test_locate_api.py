@@ -103,6 +103,10 @@ def test_grid_page_shows_parent_children_figures_and_people(world):
 
 
 def test_map_page_draws_the_grids_of_a_level(world):
+    # The page names the level; its grids come from the shapes endpoint by visible area
+    # (territory/tests/test_map_layers.py).
     page = world.client("chief").get("/territory/?station=TC&level=cluster").content.decode()
-    assert page.count('"level": "cluster"') == 4
+    assert '"level": "cluster"' in page and 'id="map-config"' in page
+    shapes = world.client("chief").get("/territory/map/shapes/?station=TC&level=cluster").json()
+    assert [f["properties"]["level"] for f in shapes["grids"]["features"]] == ["cluster"] * 4
     assert "leaflet.js" in page
