@@ -259,9 +259,6 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Map tiles: none by default (grids are drawn on a plain background on an intranet).
 MAP_TILE_URL = env("JINGWANG_MAP_TILE_URL", "")
 
-# The address callers' phones open the SMS survey at (incidents: the link is BASE/s/<token>).
-SURVEY_BASE_URL = env("JINGWANG_SURVEY_BASE_URL", "http://127.0.0.1:8000")
-
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("JINGWANG_UPLOAD_MAX_MB", 50) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 

@@ -229,8 +229,10 @@ class SentSurvey:
 
 
 def survey_url(token: str) -> str:
-    base = settings.SURVEY_BASE_URL.rstrip("/")
-    return f"{base}{reverse('survey', args=[token])}"
+    """The survey's address on the caller's phone (``JINGWANG_SMS_LINK_BASE`` + /s/<token>)."""
+    from jingwang.sms.actions import link
+
+    return link(reverse("survey", args=[token]))
 
 
 def send_survey(callback_id: int, *, actor: Any = None) -> SentSurvey | None:

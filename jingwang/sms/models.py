@@ -9,6 +9,7 @@ opt-out holds for every station and every later message to the number.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -18,6 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jingwang.core.personal import PHONE, PersonalData, personal_uid
+
+# The one-time links texts carry: /s/<token> (the callback survey), /sms/u/<token>/ (opt-out).
+ONE_TIME_LINK = re.compile(r"(/s/|/sms/u/)[A-Za-z0-9_.:-]+")
 
 
 class Message(models.Model):
@@ -89,6 +93,12 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} · {self.phone} · {self.status}"
+
+    @property
+    def shown_text(self) -> str:
+        """The text as staff pages show it: one-time links (a survey, an opt-out page) keep
+        their path but not their token, which would open them for whoever reads the outbox."""
+        return ONE_TIME_LINK.sub(lambda m: m.group(1) + "…", self.text)
 
 
 class DailyCount(models.Model):

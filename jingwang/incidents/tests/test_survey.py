@@ -28,7 +28,7 @@ def _fresh_guess_counts():
 
 @pytest.fixture
 def sent(world, settings):
-    settings.SURVEY_BASE_URL = "https://jw.example.gov.cn/"
+    settings.SMS_LINK_BASE = "https://jw.example.gov.cn"
     StationCallbackSettings.objects.create(station=world.station, sms_survey=True)
     callback = due_callback(world)
     survey = actions.send_survey(callback.pk)
@@ -41,6 +41,12 @@ def test_the_text_carries_a_short_link_to_the_survey(sent):
     assert len(sent.token) == 16
     assert sent.url in sent.message.text
     assert sent.message.phone == PHONE
+
+
+def test_the_outbox_shows_the_text_but_not_the_token_that_opens_the_survey(sent, world):
+    page = world.client("chief").get("/sms/").content.decode()
+    assert "https://jw.example.gov.cn/s/…" in page
+    assert sent.token not in page
 
 
 def test_the_page_needs_no_login_and_shows_only_the_date_and_the_kind(sent):
