@@ -12,33 +12,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scratch import django_on  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default="")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="jw-apply-"))
-    if args.database:
-        name = args.database.rpartition("/")[2]
-        subprocess.run(["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", name])
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    os.environ["DATABASE_URL"] = args.database or f"sqlite:///{tmp / 'apply.sqlite3'}"
-    os.environ["JINGWANG_VAR_DIR"] = str(tmp)
-    os.environ.setdefault("JINGWANG_INSECURE_DEV_KEYS", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jingwang.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_on(args.database, "apply")
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -48,7 +35,6 @@ def main() -> None:
     from jingwang.territory.actions import apply_grid_plan, propose_division
     from jingwang.territory.models import Grid, GridLineage, Station
 
-    call_command("migrate", verbosity=0)
     load(stations=["TC"])
     station = Station.objects.get(code="TC")
     chief = User.objects.get(username="suozhang")

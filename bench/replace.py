@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scratch import django_on  # noqa: E402
 
 
 def main() -> None:
@@ -30,22 +29,11 @@ def main() -> None:
     parser.add_argument("--database", default="")
     parser.add_argument("--records", type=int, default=1_000_000)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="jw-replace-"))
-    if args.database:
-        name = args.database.rpartition("/")[2]
-        subprocess.run(["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", name])
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    os.environ["DATABASE_URL"] = args.database or f"sqlite:///{tmp / 'replace.sqlite3'}"
-    os.environ["JINGWANG_VAR_DIR"] = str(tmp)
-    os.environ.setdefault("JINGWANG_INSECURE_DEV_KEYS", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jingwang.settings")
-    import django
-
-    django.setup()
+    django_on(args.database, "replace")
     import numpy as np
     import shapely
-    from django.core.management import call_command
     from django.db.models import Max, Min
+    from django.utils import timezone
 
     from jingwang.accounts.models import User
     from jingwang.demo.load import load
@@ -55,7 +43,6 @@ def main() -> None:
     from jingwang.territory.actions import apply_grid_plan, propose_division
     from jingwang.territory.models import Community, Grid, Station
 
-    call_command("migrate", verbosity=0)
     load(stations=["TC"])
     station = Station.objects.get(code="TC")
     chief = User.objects.get(username="suozhang")
@@ -70,7 +57,7 @@ def main() -> None:
     lats = rng.uniform(box["min_lat__min"], box["max_lat__max"], args.records)
     Incident.objects.filter(station=station).update(grid=None)
     started = time.perf_counter()
-    when = django.utils.timezone.now()
+    when = timezone.now()
     batch = 20_000
     for start in range(0, args.records, batch):
         Incident.objects.bulk_create(

@@ -303,9 +303,8 @@ def record_incident(
     incident.caller_phone = _personal(PHONE, caller_phone, "caller_phone")
     placement.place(incident, station.pk)
     try:
+        # The number's uniqueness is the constraint's: a taken number fails the insert.
         with transaction.atomic():
-            if _taken(station.pk, number):
-                raise DuplicateNumber()
             incident.save()
             record(
                 actor,
@@ -316,7 +315,7 @@ def record_incident(
                     "source": source,
                     "category": incident.category.code,
                     "status": incident.status,
-                    "grid": incident.grid.code if incident.grid else None,
+                    "grid": _grid_code(incident.grid_id),
                 },
             )
     except IntegrityError as exc:
@@ -324,6 +323,13 @@ def record_incident(
             raise DuplicateNumber() from exc
         raise
     return incident
+
+
+def _grid_code(grid_id: int | None) -> str | None:
+    """A grid's code for an audit detail (its shape is not read)."""
+    if grid_id is None:
+        return None
+    return Grid.objects.filter(pk=grid_id).values_list("code", flat=True).first()
 
 
 EDITABLE = (
@@ -548,18 +554,9 @@ def write_imported(
             updated.append(incident)
             incident.version += 1
             defaults = {}
-        for key in (
-            "received_at",
-            "source",
-            "category",
-            "summary",
-            "caller_name",
-            "officer",
-            "dispatched_at",
-            "arrived_at",
-            "closed_at",
-            "result",
-        ):
+        for key in EDITABLE:
+            if key == "number":
+                continue
             value = row.get(key)
             if value is None or value == "":
                 value = defaults.get(key)

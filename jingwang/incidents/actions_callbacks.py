@@ -125,7 +125,7 @@ def queue_callbacks(today: date | None = None, *, actor: Any = None) -> Queued:
     incident. The surveys are enqueued on commit (``tasks.send_survey``).
     """
     from jingwang.core import workdays
-    from jingwang.incidents.tasks import send_survey
+    from jingwang.incidents.tasks import SURVEYS_PER_TASK, send_surveys
 
     today = today or timezone.localdate()
     made_at = timezone.now()
@@ -215,8 +215,8 @@ def queue_callbacks(today: date | None = None, *, actor: Any = None) -> Queued:
                 survey_links__isnull=True,
             ).values_list("id", flat=True)
         )
-        for callback_id in surveys:
-            enqueue_on_commit(send_survey, callback_id)
+        for start in range(0, len(surveys), SURVEYS_PER_TASK):
+            enqueue_on_commit(send_surveys, surveys[start : start + SURVEYS_PER_TASK])
     return Queued(len(made), surveys, uncertain)
 
 

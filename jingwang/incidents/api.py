@@ -207,7 +207,7 @@ def _out(incident: Incident) -> dict[str, Any]:
 
 
 def _category(bureau_id: int, code: str) -> Any:
-    found = categories.categories_of(bureau_id, active=None).filter(code=code.strip()).first()
+    found = categories.find(bureau_id, code.strip())
     if found is None:
         raise error(
             422, _("There is no category with this code in the bureau's list."), field="category"

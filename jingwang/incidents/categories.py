@@ -184,6 +184,16 @@ def ensure_categories(bureau_id: int) -> None:
         )
 
 
+def find(bureau_id: int, code: str) -> Category | None:
+    """The bureau's category with this code, active or not (one query once the list exists)."""
+    rows = Category.objects.filter(bureau_id=bureau_id).select_related("parent")
+    found = rows.filter(code=code).first()
+    if found is None and not Category.objects.filter(bureau_id=bureau_id).exists():
+        ensure_categories(bureau_id)
+        found = rows.filter(code=code).first()
+    return found
+
+
 def categories_of(bureau_id: int, *, active: bool | None = True) -> QuerySet[Category]:
     """The bureau's categories (seeded if it has none), top-level first, in order."""
     ensure_categories(bureau_id)

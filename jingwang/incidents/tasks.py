@@ -44,3 +44,16 @@ def send_survey(callback_id: int) -> None:
     from jingwang.incidents.actions_callbacks import send_survey as send
 
     send(callback_id)
+
+
+# Surveys per queued task: the daily job enqueues thousands at once, a few tasks carry them.
+SURVEYS_PER_TASK = 200
+
+
+@db_task()
+def send_surveys(callback_ids: list[int]) -> None:
+    """Send the survey of each callback (each once: ``send_survey`` skips one already sent)."""
+    from jingwang.incidents.actions_callbacks import send_survey as send
+
+    for callback_id in callback_ids:
+        send(callback_id)

@@ -119,7 +119,11 @@ def _filters(chosen: dict[str, Any]) -> dict[str, Any]:
 def incident_list(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.INCIDENTS_VIEW)
     rows, chosen = filtered(request)
-    rows = rows.select_related("category", "grid", "officer").order_by("-received_at", "-id")
+    rows = (
+        rows.select_related("category", "grid", "officer")
+        .defer("grid__geometry_wkt", "grid__map_geojson")
+        .order_by("-received_at", "-id")
+    )
     page = Paginator(rows, PAGE_SIZE).get_page(int_param(request.GET, "page", minimum=1))
     station = chosen["station"]
     context = {
@@ -128,7 +132,10 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         "statuses": Incident.Status.choices,
         "category_options": _category_options(station.bureau_id) if station else [],
         "grids": (
-            grids_visible_to(request.user).filter(station=station).order_by("code")
+            grids_visible_to(request.user)
+            .filter(station=station)
+            .only("id", "code", "name", "level")
+            .order_by("code")
             if station
             else []
         ),
@@ -224,7 +231,12 @@ def incident_view(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 
 def _place_grids(request: HttpRequest, incident: Incident) -> QuerySet[Any]:
-    return grids_visible_to(request.user).filter(station_id=incident.station_id).order_by("code")
+    return (
+        grids_visible_to(request.user)
+        .filter(station_id=incident.station_id)
+        .only("id", "code", "name", "level", "station_id")
+        .order_by("code")
+    )
 
 
 def _number(value: Any) -> float | None:

@@ -39,30 +39,38 @@ def _build(version: GridVersion) -> StationIndex:
 
 
 def station_index(station_id: int) -> StationIndex | None:
-    version = GridVersion.objects.filter(station_id=station_id, is_current=True).first()
-    if version is None:
+    # The stamp changes whenever the station's current grids do, in this process or another:
+    # one query per call (the current version, its grids' count and last id).
+    figures = Grid.objects.filter(station_id=station_id, version__is_current=True).aggregate(
+        version=Max("version_id"), count=Count("id"), last=Max("id")
+    )
+    if figures["version"] is None:
         return None
-    # The stamp changes whenever the station's current grids do, in this process or another.
-    figures = Grid.objects.filter(version=version).aggregate(count=Count("id"), last=Max("id"))
-    stamp = (version.pk, figures["count"], figures["last"] or 0)
+    stamp = (figures["version"], figures["count"], figures["last"] or 0)
     cached = _cache.get(station_id)
     if cached is not None and cached[0] == stamp:
         return cached[1]
     with _lock:
-        built = _build(version)
+        built = _build(GridVersion.objects.get(pk=figures["version"]))
         _cache[station_id] = (stamp, built)
     return built
 
 
 def locate(station_ids: list[int], lon: float, lat: float) -> Grid | None:
     """The finest current grid covering the point, searching the given stations in id order."""
+    found = locate_id(station_ids, lon, lat)
+    return Grid.objects.select_related("parent").get(id=found) if found is not None else None
+
+
+def locate_id(station_ids: list[int], lon: float, lat: float) -> int | None:
+    """The id of the finest current grid covering the point (no query beyond the index's)."""
     for station_id in sorted(station_ids):
         found = station_index(station_id)
         if found is None:
             continue
         key = found.index.locate(lon, lat)
         if key is not None:
-            return Grid.objects.select_related("parent").get(id=found.grid_ids[key])
+            return found.grid_ids[key]
     return None
 
 

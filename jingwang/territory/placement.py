@@ -80,12 +80,12 @@ def place(record: Placed, station_id: int | None = None) -> bool:
     """
     station_id = station_id if station_id is not None else record.station_id  # type: ignore[attr-defined]
     if record.has_point:
-        found = index.locate([station_id], float(record.lon), float(record.lat))  # type: ignore[arg-type]
+        found = index.locate_id([station_id], float(record.lon), float(record.lat))  # type: ignore[arg-type]
         if found is not None:
-            record.grid = found
+            record.grid_id = found
             record.placed_by_hand = False
             if record.grid_at_time_id is None:
-                record.grid_at_time = found
+                record.grid_at_time_id = found
             return True
     if not record.placed_by_hand:
         record.grid = None
