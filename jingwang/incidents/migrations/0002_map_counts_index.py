@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0001_initial'),
-        ('people', '0003_personal_data_bound'),
-        ('territory', '0004_bureau_settings'),
+        ("incidents", "0001_initial"),
+        ("people", "0003_personal_data_bound"),
+        ("territory", "0004_bureau_settings"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['station', 'grid'], name='incidents_i_station_15c7cc_idx'),
+            model_name="incident",
+            index=models.Index(fields=["station", "grid"], name="incidents_i_station_15c7cc_idx"),
         ),
     ]

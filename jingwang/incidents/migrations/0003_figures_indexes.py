@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0002_map_counts_index'),
-        ('territory', '0004_bureau_settings'),
+        ("incidents", "0002_map_counts_index"),
+        ("territory", "0004_bureau_settings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='callback',
-            index=models.Index(condition=models.Q(('status', 'due')), fields=['due_on', 'id'], name='callback_due_idx'),
+            model_name="callback",
+            index=models.Index(
+                condition=models.Q(("status", "due")),
+                fields=["due_on", "id"],
+                name="callback_due_idx",
+            ),
         ),
     ]

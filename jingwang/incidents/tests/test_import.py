@@ -44,6 +44,7 @@ def test_a_110_export_imports_placed_and_a_second_time_duplicates_nothing(world:
     assert (report.created, report.updated) == (3, 0)
     first = Incident.objects.get(number="J001")
     assert first.category.code == "public_order.noise" and first.status == "closed"
+    assert first.grid is not None
     assert first.officer == world.people["officer"] and first.grid.code == "TC-D1-S1-B1-C1"
     assert first.caller_phone == "13912345678" and first.result == "已劝导"
     assert Incident.objects.get(number="J002").category.code == "criminal.theft"
@@ -60,7 +61,8 @@ def test_a_110_export_imports_placed_and_a_second_time_duplicates_nothing(world:
     first.refresh_from_db()
     assert first.version == 2
     events = AuditEvent.objects.filter(action="import_incidents", outcome="ok")
-    assert events.count() == 2 and events.order_by("seq").first().detail_data["created"] == 3
+    oldest = events.order_by("seq").first()
+    assert events.count() == 2 and oldest is not None and oldest.detail_data["created"] == 3
     # each incident's timeline shows its imports
     assert AuditEvent.objects.filter(action="import_incident", object_id=str(first.id)).count() == 2
 
@@ -105,6 +107,7 @@ def test_an_xlsx_export_with_gcj02_points(world: World) -> None:
     report = run(world, buffer.getvalue(), "日报.xlsx", crs="gcj02")
     assert report.ok, report.errors
     incident = Incident.objects.get(number="X1")
+    assert incident.lon is not None and incident.grid is not None
     assert abs(incident.lon - 105.012) < 1e-6 and incident.grid.code == "TC-D1-S1-B2-C1"
     assert incident.category.code == "traffic"
 

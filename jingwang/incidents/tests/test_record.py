@@ -76,6 +76,7 @@ def test_officer_records_an_incident_from_a_gcj02_point_placed_in_its_grid(world
     incident = Incident.objects.get(number="J2026001")
     assert response.status_code == 302 and response["Location"] == f"/incidents/{incident.id}/"
     # then it is stored in WGS-84 and placed in the finest grid covering it
+    assert incident.lon is not None and incident.lat is not None
     assert abs(incident.lon - 105.002) < 1e-6 and abs(incident.lat - 31.005) < 1e-6
     assert incident.grid is not None and incident.grid.code == "TC-D1-S1-B1-C1"
     assert incident.grid_at_time_id == incident.grid_id and not incident.placed_by_hand
@@ -234,6 +235,7 @@ def test_dispatch_arrive_close_in_order_each_on_the_timeline(world: World) -> No
     client.post(f"/incidents/{incident.id}/close/", {"version": "3", "result": "已调解"})
     incident.refresh_from_db()
     assert incident.status == "closed" and incident.result == "已调解" and incident.version == 4
+    assert incident.dispatched_at and incident.arrived_at and incident.closed_at
     assert (
         incident.received_at <= incident.dispatched_at <= incident.arrived_at <= incident.closed_at
     )
@@ -402,7 +404,7 @@ def test_the_system_admin_configures_the_category_list(world: World) -> None:
     noise_cat.refresh_from_db()
     assert noise_cat.name == "噪音扰民" and noise_cat.is_active is False  # left unchecked above
     event = AuditEvent.objects.filter(action="update_incident_category").last()
-    assert event is not None and event.detail_data["changes"]["name"] == {
+    assert event is not None and event.detail_data["changes"]["name"] == {  # type: ignore[index]
         "from": "噪声扰民",
         "to": "噪音扰民",
     }

@@ -68,7 +68,8 @@ def test_without_a_point_or_outside_every_grid_it_waits_to_be_placed_by_hand(
     # A point given later wins over the hand.
     no_point.lon, no_point.lat = 105.0075, 31.005
     placement.place(no_point)
-    assert no_point.grid.code == "TC-D1-S1-B1-C2" and not no_point.placed_by_hand
+    assert no_point.grid is not None and no_point.grid.code == "TC-D1-S1-B1-C2"
+    assert not no_point.placed_by_hand
 
 
 def test_a_new_grid_version_re_places_every_record_and_keeps_its_grid_at_the_time(
@@ -86,6 +87,7 @@ def test_a_new_grid_version_re_places_every_record_and_keeps_its_grid_at_the_tim
 
     for incident in inside:
         incident.refresh_from_db()
+        assert incident.grid_id is not None
         grid = Grid.objects.get(id=incident.grid_id)
         assert grid.version_id == version.id
         assert not Grid.objects.filter(parent=grid).exists()  # the finest grid
@@ -93,6 +95,7 @@ def test_a_new_grid_version_re_places_every_record_and_keeps_its_grid_at_the_tim
         assert incident.grid_at_time_id == before[incident.id]  # history keeps the old grid
     by_hand.refresh_from_db()
     # Placed by hand without a point: the new block covering most of the old block's ground.
+    assert by_hand.grid is not None
     assert by_hand.grid.version_id == version.id and by_hand.grid.level == "block"
     outside.refresh_from_db()
     assert outside.grid_id is None
@@ -124,6 +127,7 @@ def test_a_grid_worker_keeps_seeing_the_incidents_of_their_ground_after_a_re_div
     _apply(world)
     worker = type(worker).objects.get(pk=worker.pk)  # a new request: scope read again
     mine.refresh_from_db()
+    assert mine.grid is not None
     assert mine.grid.version.is_current and mine.grid_at_time_id != mine.grid_id
     assert set(incidents_visible_to(worker)) == {mine}
     assert elsewhere not in set(incidents_visible_to(worker))
