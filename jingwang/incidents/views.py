@@ -132,8 +132,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         "statuses": Incident.Status.choices,
         "category_options": _category_options(station.bureau_id) if station else [],
         "grids": (
+            # Districts, sectors and blocks: a grid's filter takes the grids below it, and a
+            # list of every cluster (thousands in a county) is no choice on a phone.
             grids_visible_to(request.user)
             .filter(station=station)
+            .filter(~Q(level="cluster") | Q(id=chosen["grid_id"] or 0))
             .only("id", "code", "name", "level")
             .order_by("code")
             if station

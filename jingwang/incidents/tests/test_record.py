@@ -314,6 +314,24 @@ def test_the_list_filters_and_links_to_the_map_and_the_export(world: World) -> N
     assert 'href="/incidents/export/?station=TC"' in page
 
 
+def test_the_grid_filter_offers_blocks_and_above_and_keeps_a_chosen_cluster(
+    world: World,
+) -> None:
+    import re
+
+    from jingwang.territory.models import Grid
+
+    client = world.client("chief")
+    offered = re.findall(
+        r'<option value="\d+"[^>]*>(TC-[^ <]+)', client.get("/incidents/").content.decode()
+    )
+    assert "TC-D1-S1-B1" in offered and "TC-D1-S1" in offered
+    assert not [code for code in offered if "-C" in code]
+    cluster = Grid.objects.get(code="TC-D1-S1-B1-C1")
+    page = client.get(f"/incidents/?grid={cluster.id}").content.decode()
+    assert f'<option value="{cluster.id}" selected>TC-D1-S1-B1-C1' in page
+
+
 def test_grid_worker_sees_only_their_grids_incidents(world: World) -> None:
     mine = make(world, "J-MINE")
     other = make(world, "J-OTHER", lon=105.015, lat=31.005)
