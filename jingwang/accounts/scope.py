@@ -53,32 +53,32 @@ def grid_ids(user: Any) -> set[int] | None:
 
     None means the user is not limited to particular grids within their stations.
     """
+    if getattr(user, "role", None) not in GRID_ROLES:
+        return None
+    return assigned_grids(user)
+
+
+def assigned_grids(user: Any, roles: tuple[str, ...] | None = None) -> set[int]:
+    """The current grids the user is assigned to (in the given assignment roles, or any), and
+    the grids below them; cached on the user object for the request (see ``forget``)."""
     from jingwang.people.models import GridAssignment
     from jingwang.territory.models import Grid
 
-    if getattr(user, "role", None) not in GRID_ROLES:
-        return None
-    cached = getattr(user, "_jingwang_grid_ids", None)
-    if cached is not None:
-        return cached
-    frontier = set(
-        GridAssignment.objects.filter(
+    cache = user.__dict__.setdefault("_jingwang_assigned_grids", {})
+    if roles not in cache:
+        rows = GridAssignment.objects.filter(
             person__user=user, ended_at__isnull=True, grid__version__is_current=True
-        ).values_list("grid_id", flat=True)
-    )
-    seen: set[int] = set()
-    while frontier:
-        seen |= frontier
-        frontier = (
-            set(Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - seen
         )
-    user._jingwang_grid_ids = seen
-    return seen
+        if roles is not None:
+            rows = rows.filter(role__in=roles)
+        cache[roles] = Grid.with_descendants(rows.values_list("grid_id", flat=True))
+    found: set[int] = cache[roles]
+    return found
 
 
 def forget(user: Any) -> None:
     """Drop the scope cached on a user object (after their assignments changed)."""
-    for name in ("_jingwang_station_ids", "_jingwang_grid_ids"):
+    for name in ("_jingwang_station_ids", "_jingwang_assigned_grids"):
         if hasattr(user, name):
             delattr(user, name)
 

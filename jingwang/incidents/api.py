@@ -23,9 +23,10 @@ from jingwang.api import ERRORS, Text, error, no_nul
 from jingwang.core.personal import ADDRESS, PHONE, validated
 from jingwang.incidents import actions, categories
 from jingwang.incidents.models import Incident
-from jingwang.incidents.queries import access_incident, grid_and_below, incidents_visible_to
+from jingwang.incidents.queries import access_incident, incidents_visible_to
 from jingwang.people.api import IDEMPOTENCY_KEY, PHONE_PATTERN
 from jingwang.people.queries import people_visible_to
+from jingwang.territory.models import Grid
 from jingwang.territory.queries import access_station, grids_visible_to
 
 router = Router(tags=["incidents"])
@@ -262,7 +263,7 @@ def incidents(
         rows = rows.filter(status=status)
     if grid:
         found = grids_visible_to(request.user).filter(id=grid).first()
-        rows = rows.filter(grid_id__in=grid_and_below({found.id})) if found else rows.none()
+        rows = rows.filter(grid_id__in=Grid.with_descendants({found.id})) if found else rows.none()
     if category:
         code = category.strip()
         rows = rows.filter(Q(category__code=code) | Q(category__parent__code=code))

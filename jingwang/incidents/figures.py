@@ -56,6 +56,7 @@ from django.utils.translation import gettext_lazy
 
 from jingwang.incidents.models import Callback, Incident, Rating, Rectification
 from jingwang.incidents.queries import incidents_visible_to
+from jingwang.territory.models import Grid
 
 QUESTIONS = ("speed", "attitude", "handling")
 RATINGS = (Rating.SATISFIED, Rating.BASICALLY, Rating.DISSATISFIED)
@@ -357,19 +358,6 @@ def selection(
     return rows
 
 
-def grid_and_below(grid_id: int) -> set[int]:
-    """The grid and every grid below it."""
-    from jingwang.territory.models import Grid
-
-    frontier, seen = {grid_id}, set()
-    while frontier:
-        seen |= frontier
-        frontier = (
-            set(Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - seen
-        )
-    return seen
-
-
 def counters(today: date) -> dict[str, Any]:
     """Everything counted per group, over incidents joined to their callback and its
     rectification (both one-to-one, so no incident counts twice)."""
@@ -520,8 +508,6 @@ def _labels(group: str, keys: set[int]) -> dict[int, tuple[str, str]]:
     if not keys:
         return {}
     if group in LEVELS:
-        from jingwang.territory.models import Grid
-
         return {
             g.id: (f"{g.code} {g.name}", g.code)
             for g in Grid.objects.filter(id__in=keys).only("id", "code", "name")
@@ -562,7 +548,7 @@ def table(
     if group not in GROUPS:
         raise ValueError(f"unknown group {group!r}")
     today = today or timezone.localdate()
-    grids = grid_and_below(grid_id) if grid_id is not None else None
+    grids = Grid.with_descendants({grid_id}) if grid_id is not None else None
     incidents = selection(user, period, station_id=station_id, grid_ids=grids)
     with ssd_costs():
         found = compute(incidents, group, today)

@@ -16,37 +16,14 @@ from jingwang.accounts.roles import Perm, Role
 from jingwang.incidents.models import Callback, Incident, Rectification
 
 
-def assigned_grid_ids(user: Any, roles: tuple[str, ...] | None = None) -> set[int]:
-    """The current grids a user is assigned to (optionally in given assignment roles), and the
-    grids below them."""
-    from jingwang.people.models import GridAssignment
-    from jingwang.territory.models import Grid
-
-    rows = GridAssignment.objects.filter(
-        person__user=user, ended_at__isnull=True, grid__version__is_current=True
-    )
-    if roles is not None:
-        rows = rows.filter(role__in=roles)
-    frontier = set(rows.values_list("grid_id", flat=True))
-    seen: set[int] = set()
-    while frontier:
-        seen |= frontier
-        frontier = (
-            set(Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - seen
-        )
-    return seen
-
-
 def _auxiliary_limit(user: Any, grid_lookup: str) -> Q | None:
     if getattr(user, "role", None) != Role.AUXILIARY:
         return None
-    cached = getattr(user, "_jingwang_assigned_grids", None)
-    if cached is None:
-        cached = assigned_grid_ids(user)
-        user._jingwang_assigned_grids = cached
     # Their grids, and the station's incidents not yet placed in any grid (placing them is
     # everyone's work: one an auxiliary records without a point stays in their view).
-    return Q(**{f"{grid_lookup}__in": cached}) | Q(**{f"{grid_lookup}__isnull": True})
+    return Q(**{f"{grid_lookup}__in": scope.assigned_grids(user)}) | Q(
+        **{f"{grid_lookup}__isnull": True}
+    )
 
 
 def incidents_visible_to(user: Any) -> QuerySet[Incident]:
@@ -75,20 +52,6 @@ def rectifications_visible_to(user: Any) -> QuerySet[Rectification]:
 
 # ---------------------------------------------------------------------------------------------
 # Recording and working incidents (the pages, the API and the 110 import)
-
-
-def grid_and_below(grid_ids: set[int]) -> set[int]:
-    """The grids given and every grid below them."""
-    from jingwang.territory.models import Grid
-
-    seen: set[int] = set()
-    frontier = set(grid_ids)
-    while frontier:
-        seen |= frontier
-        frontier = (
-            set(Grid.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - seen
-        )
-    return seen
 
 
 def officers_of(user: Any, station: Any) -> QuerySet[Any]:

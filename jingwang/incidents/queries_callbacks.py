@@ -22,7 +22,6 @@ from jingwang.accounts.roles import Perm, Role, has_perm
 from jingwang.incidents import rules
 from jingwang.incidents.models import Callback, Rectification, StationCallbackSettings
 from jingwang.incidents.queries import (
-    assigned_grid_ids,
     callbacks_visible_to,
     rectifications_visible_to,
 )
@@ -56,7 +55,7 @@ def callback_queue(user: Any, today: date, *, everyone: bool = False) -> QuerySe
     scope. A chief's and a bureau admin's are their stations'."""
     rows = workable_callbacks(user).filter(status=Callback.Status.DUE, due_on__lte=today)
     if not everyone and getattr(user, "role", None) in GRID_QUEUE_ROLES:
-        rows = rows.filter(incident__grid_id__in=assigned_grid_ids(user, QUEUE_ASSIGNMENTS))
+        rows = rows.filter(incident__grid_id__in=scope.assigned_grids(user, QUEUE_ASSIGNMENTS))
     return rows.select_related("incident", "incident__category", "incident__grid").order_by(
         "due_on", "id"
     )

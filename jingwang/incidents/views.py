@@ -35,10 +35,10 @@ from jingwang.incidents.models import Incident
 from jingwang.incidents.queries import (
     access_incident,
     access_station_grid,
-    grid_and_below,
     incidents_visible_to,
     officers_of,
 )
+from jingwang.territory.models import Grid
 from jingwang.territory.queries import access_config_bureau, config_bureaus, grids_visible_to
 from jingwang.territory.views import chosen_station
 
@@ -75,7 +75,7 @@ def filtered(request: HttpRequest) -> tuple[QuerySet[Incident], dict[str, Any]]:
     grid_id = int_param(request.GET, "grid", minimum=1)
     if grid_id:
         grid = grids_visible_to(request.user).filter(id=grid_id).first()
-        rows = rows.filter(grid_id__in=grid_and_below({grid.id})) if grid else rows.none()
+        rows = rows.filter(grid_id__in=Grid.with_descendants({grid.id})) if grid else rows.none()
         chosen["grid"] = grid
     category = int_param(request.GET, "category", minimum=1)
     if category:

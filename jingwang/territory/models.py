@@ -7,6 +7,7 @@ database); ``bbox`` columns let a page ask for what lies in view without parsing
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -210,6 +211,23 @@ class Grid(Shaped):
     @property
     def depth(self) -> int:
         return self.LEVEL_ORDER.index(self.level)
+
+    @classmethod
+    def with_descendants(cls, grid_ids: Iterable[int]) -> set[int]:
+        """The grids given and every grid below them (one query per level)."""
+        seen: set[int] = set()
+        frontier = set(grid_ids)
+        while frontier:
+            seen |= frontier
+            frontier = (
+                set(
+                    cls.objects.filter(parent_id__in=frontier)
+                    .order_by()
+                    .values_list("id", flat=True)
+                )
+                - seen
+            )
+        return seen
 
 
 class GridLineage(models.Model):
