@@ -122,7 +122,7 @@ def queue_callbacks(today: date | None = None, *, actor: Any = None) -> Queued:
     surveys, the category is not officer-only, none was sent yet).
 
     Idempotent: the one-to-one constraint decides, so two runs at once make one callback per
-    incident. The surveys are enqueued on commit (``tasks.send_survey``).
+    incident. The surveys are enqueued on commit, 200 to a task (``tasks.send_surveys``).
     """
     from jingwang.core import workdays
     from jingwang.incidents.tasks import SURVEYS_PER_TASK, send_surveys

@@ -39,13 +39,6 @@ def queue_callbacks_daily() -> None:
     queue_callbacks()
 
 
-@db_task()
-def send_survey(callback_id: int) -> None:
-    from jingwang.incidents.actions_callbacks import send_survey as send
-
-    send(callback_id)
-
-
 # Surveys per queued task: the daily job enqueues thousands at once, a few tasks carry them.
 SURVEYS_PER_TASK = 200
 

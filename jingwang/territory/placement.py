@@ -155,41 +155,34 @@ def replace_station(
 
 def _write(model: type[Placed], targets: dict[int, list[np.ndarray]]) -> None:
     """Set the new grids in one statement: the moves go to a temporary table (COPY on
-    PostgreSQL), then one UPDATE joins it."""
-    ids = np.concatenate([np.concatenate(chunks) for chunks in targets.values()]).tolist()
-    grids = [
-        target if target >= 0 else None
+    PostgreSQL), then one UPDATE joins it. The table is made and dropped in the caller's
+    transaction: a failure rolls it back with the rest."""
+    moves = [
+        (record, target if target >= 0 else None)
         for target, chunks in targets.items()
-        for _ in range(sum(len(c) for c in chunks))
+        for chunk in chunks
+        for record in chunk.tolist()
     ]
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE placement_moves (id bigint PRIMARY KEY, grid_id bigint)"
         )
-        try:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy("COPY placement_moves (id, grid_id) FROM STDIN") as copy:
-                    for row in zip(ids, grids, strict=True):
-                        copy.write_row(row)
-            else:
-                for start in range(0, len(ids), BATCH * 10):
-                    cursor.executemany(
-                        "INSERT INTO placement_moves (id, grid_id) VALUES (%s, %s)",
-                        list(
-                            zip(
-                                ids[start : start + BATCH * 10],
-                                grids[start : start + BATCH * 10],
-                                strict=True,
-                            )
-                        ),
-                    )
-            cursor.execute(
-                f"UPDATE {table} SET grid_id = placement_moves.grid_id FROM placement_moves "
-                f"WHERE {table}.id = placement_moves.id"
-            )
-        finally:
-            cursor.execute("DROP TABLE placement_moves")
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy("COPY placement_moves (id, grid_id) FROM STDIN") as copy:
+                for move in moves:
+                    copy.write_row(move)
+        else:
+            for start in range(0, len(moves), BATCH * 10):
+                cursor.executemany(
+                    "INSERT INTO placement_moves (id, grid_id) VALUES (%s, %s)",
+                    moves[start : start + BATCH * 10],
+                )
+        cursor.execute(
+            f"UPDATE {table} SET grid_id = placement_moves.grid_id FROM placement_moves "
+            f"WHERE {table}.id = placement_moves.id"
+        )
+        cursor.execute("DROP TABLE placement_moves")
 
 
 def _collect(

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import shapely
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -145,3 +146,27 @@ def test_re_placing_is_bulk_the_queries_do_not_grow_with_the_records(world: Worl
             placement.replace_station(Incident, world.station.id)
         counts.append(len(queries))
     assert counts[1] <= counts[0] + 2, counts
+
+
+def test_a_plan_that_fails_after_re_placing_leaves_every_record_where_it_was(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jingwang.territory import lineage
+
+    make_units(world)
+    placed = [_incident(world, f"F{i}", 105.001 + i * 0.002, 31.003) for i in range(6)]
+    before = {i.id: i.grid_id for i in placed}
+
+    def broken(actor, old, new, found):
+        raise RuntimeError("a later follower failed")
+
+    monkeypatch.setitem(lineage._followers, "zz.broken", broken)
+    with pytest.raises(RuntimeError):
+        _apply(world)
+    assert dict(Incident.objects.values_list("id", "grid_id")) == before
+    # Nothing of the failed run is left behind: the next plan re-places them.
+    monkeypatch.delitem(lineage._followers, "zz.broken")
+    version = _apply(world, seed=1)
+    assert {
+        g.version_id for g in Grid.objects.filter(id__in=Incident.objects.values("grid_id"))
+    } == {version.id}
