@@ -107,6 +107,24 @@ class ErrorsOut(Schema):
 # than the server's (503).
 ERRORS: dict[int, Any] = {code: ErrorsOut for code in (400, 401, 403, 404, 409, 422, 429, 503)}
 
+# A mobile number as the schemas state it for clients (spaces and hyphens anywhere, an optional
+# +86; blank means none); ``core.personal.validated`` enforces it with a message.
+PHONE_PATTERN = r"^[\s-]*(\+[\s-]*8[\s-]*6)?[\s-]*(1[\s-]*[3-9]([\s-]*[0-9]){9})?[\s-]*$"
+
+# Read by ``idempotent()`` from the request itself, so documented here.
+IDEMPOTENCY_KEY = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "description": "any string unique to this create: a retry with the same key and"
+            " body gets the first answer, the same key with another body a 422",
+            "schema": {"type": "string", "maxLength": 200},
+        }
+    ]
+}
+
 
 NO_NUL = r"^[^\x00]*$"
 

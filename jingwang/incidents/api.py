@@ -19,12 +19,11 @@ from jingwang.accounts.idempotency import idempotent
 from jingwang.accounts.roles import Perm
 from jingwang.accounts.scope import require
 from jingwang.accounts.types import AuthedRequest
-from jingwang.api import ERRORS, Text, error, no_nul
+from jingwang.api import ERRORS, IDEMPOTENCY_KEY, PHONE_PATTERN, Text, error, no_nul
 from jingwang.core.personal import ADDRESS, PHONE, validated
 from jingwang.incidents import actions, categories
 from jingwang.incidents.models import Incident
 from jingwang.incidents.queries import access_incident, incidents_visible_to
-from jingwang.people.api import IDEMPOTENCY_KEY, PHONE_PATTERN
 from jingwang.people.queries import people_visible_to
 from jingwang.territory.models import Grid
 from jingwang.territory.queries import access_station, grids_visible_to

@@ -10,7 +10,7 @@ from jingwang.accounts.idempotency import idempotent
 from jingwang.accounts.roles import Perm
 from jingwang.accounts.scope import require
 from jingwang.accounts.types import AuthedRequest
-from jingwang.api import ERRORS, Text, error, no_nul
+from jingwang.api import ERRORS, IDEMPOTENCY_KEY, PHONE_PATTERN, Text, error, no_nul
 from jingwang.core.personal import ID_NUMBER, PHONE, validated
 from jingwang.core.personal import unmask as unmask_door
 from jingwang.people import actions
@@ -40,7 +40,6 @@ class PersonOut(Schema):
 # enforce them with messages in the user's language, and also what a pattern cannot say: the
 # GB 11643 check digit and a real birth date.
 ID_NUMBER_PATTERN = r"^\s*([0-9]{17}[0-9Xx])?\s*$"
-PHONE_PATTERN = r"^[\s-]*(\+[\s-]*8[\s-]*6)?[\s-]*(1[\s-]*[3-9]([\s-]*[0-9]){9})?[\s-]*$"
 # Not blank, and no NUL (see ``jingwang.api.Text``).
 NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 Name = Annotated[
@@ -110,21 +109,6 @@ class PersonPatch(PersonNumbers):
     @classmethod
     def name_present(cls, value: str | None) -> str | None:
         return None if value is None else _name(value)
-
-
-# Read by ``idempotent()`` from the request itself, so documented here.
-IDEMPOTENCY_KEY = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "Idempotency-Key",
-            "required": False,
-            "description": "any string unique to this create: a retry with the same key and"
-            " body gets the first answer, the same key with another body a 422",
-            "schema": {"type": "string", "maxLength": 200},
-        }
-    ]
-}
 
 
 def _masked(person: Person) -> dict[str, object]:
