@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "jingwang.people",
     "jingwang.sms",
     "jingwang.incidents",
+    "jingwang.disputes",
     "jingwang.demo",
 ]
 

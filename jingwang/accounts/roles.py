@@ -14,6 +14,9 @@ class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("Grid worker")
     MEDIATOR = "mediator", _("Mediator")
     VOLUNTEER = "volunteer", _("Volunteer")
+    # An outside member of a tier-2 or tier-3 mediation body (a deputy, a CPPCC member, the
+    # judicial office, ...): sees only the disputes they are called to.
+    MEDIATION_MEMBER = "mediation_member", _("Member of a mediation body")
     SECURITY_ADMIN = "security_admin", _("Security admin")
     SYSTEM_ADMIN = "system_admin", _("System admin")
     AUDITOR = "auditor", _("Auditor")
@@ -52,6 +55,13 @@ class Perm(models.TextChoices):
     RECTIFICATIONS_MANAGE = "rectifications.manage", _("Own and close rectifications")
     STATION_CONFIGURE = "station.configure", _("Set a station's own choices (SMS surveys, ...)")
     SMS_VIEW = "sms.view", _("See the SMS outbox and opt-outs")
+    DISPUTES_VIEW = "disputes.view", _("See disputes, their mediation and figures")
+    DISPUTES_RECORD = "disputes.record", _("Register disputes and edit their facts and parties")
+    DISPUTES_MEDIATE = "disputes.mediate", _(
+        "Mediate disputes: sessions, legal track, agreements, follow-ups, referrals"
+    )
+    DISPUTES_TRIAGE = "disputes.triage", _("Override a dispute's tier, escalate or de-escalate")
+    DISPUTES_MANAGE = "disputes.manage", _("Manage the rosters of the mediation bodies")
 
 
 # The bureau admin and the station chief manage the same things, over a bureau or a station.
@@ -69,6 +79,11 @@ MANAGER_PERMS = frozenset(
         Perm.RECTIFICATIONS_MANAGE,
         Perm.STATION_CONFIGURE,
         Perm.SMS_VIEW,
+        Perm.DISPUTES_VIEW,
+        Perm.DISPUTES_RECORD,
+        Perm.DISPUTES_MEDIATE,
+        Perm.DISPUTES_TRIAGE,
+        Perm.DISPUTES_MANAGE,
     }
 )
 
@@ -85,6 +100,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INCIDENTS_VIEW,
             Perm.INCIDENTS_RECORD,
             Perm.CALLBACKS_WORK,
+            Perm.DISPUTES_VIEW,
+            Perm.DISPUTES_RECORD,
+            Perm.DISPUTES_MEDIATE,
+            Perm.DISPUTES_TRIAGE,
         }
     ),
     Role.AUXILIARY: frozenset(
@@ -94,11 +113,32 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INCIDENTS_VIEW,
             Perm.INCIDENTS_RECORD,
             Perm.CALLBACKS_WORK,
+            Perm.DISPUTES_VIEW,
+            Perm.DISPUTES_RECORD,
         }
     ),
-    Role.GRID_WORKER: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW, Perm.INCIDENTS_VIEW}),
-    Role.MEDIATOR: frozenset({Perm.TERRITORY_VIEW, Perm.PEOPLE_VIEW}),
+    Role.GRID_WORKER: frozenset(
+        {
+            Perm.TERRITORY_VIEW,
+            Perm.PEOPLE_VIEW,
+            Perm.INCIDENTS_VIEW,
+            Perm.DISPUTES_VIEW,
+            Perm.DISPUTES_RECORD,
+            Perm.DISPUTES_MEDIATE,
+        }
+    ),
+    Role.MEDIATOR: frozenset(
+        {
+            Perm.TERRITORY_VIEW,
+            Perm.PEOPLE_VIEW,
+            Perm.DISPUTES_VIEW,
+            Perm.DISPUTES_RECORD,
+            Perm.DISPUTES_MEDIATE,
+            Perm.DISPUTES_TRIAGE,
+        }
+    ),
     Role.VOLUNTEER: frozenset({Perm.TERRITORY_VIEW}),
+    Role.MEDIATION_MEMBER: frozenset({Perm.DISPUTES_VIEW, Perm.DISPUTES_MEDIATE}),
     Role.SECURITY_ADMIN: frozenset({Perm.ACCOUNTS_MANAGE}),
     Role.SYSTEM_ADMIN: frozenset({Perm.SYSTEM_CONFIGURE}),
     Role.AUDITOR: frozenset({Perm.AUDIT_VIEW}),

@@ -1,0 +1,47 @@
+from django.apps import AppConfig
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+StrOrPromise = str | Promise
+
+# The audit actions of the dispute loop, with their labels (jingwang/audit/vocabulary.py).
+ACTIONS: dict[str, StrOrPromise] = {
+    "register_dispute": _("Registered a dispute"),
+    "update_dispute": _("Edited a dispute"),
+    "override_tier": _("Set a dispute's tier by hand"),
+    "escalate_dispute": _("Escalated a dispute"),
+    "deescalate_dispute": _("De-escalated a dispute"),
+    "call_member": _("Called a member to a dispute"),
+    "set_lead_mediator": _("Set a dispute's lead mediator"),
+    "choose_track": _("Chose a dispute's legal track"),
+    "extend_mediation": _("Extended a people's mediation"),
+    "record_session": _("Recorded a mediation session"),
+    "record_agreement": _("Recorded a mediation agreement"),
+    "record_followup": _("Recorded a follow-up visit"),
+    "reopen_dispute": _("Reopened a dispute"),
+    "refer_dispute": _("Referred a dispute"),
+    "withdraw_dispute": _("Closed a dispute as withdrawn"),
+    "seed_mediation_bodies": _("Set up a station's mediation bodies"),
+    "add_body_member": _("Added a member to a mediation body"),
+    "end_body_membership": _("Ended a membership of a mediation body"),
+}
+
+
+class DisputesConfig(AppConfig):
+    name = "jingwang.disputes"
+    label = "disputes"
+    verbose_name = _("Disputes")
+
+    def ready(self) -> None:
+        from jingwang.audit.vocabulary import register_actions
+        from jingwang.disputes.models import Dispute, Party
+        from jingwang.territory import placement
+
+        register_actions(ACTIONS)
+        placement.follow(Dispute, "disputes.disputes")
+
+        from jingwang.core.personal import register_scope
+        from jingwang.disputes.queries import disputes_visible_to, parties_visible_to
+
+        register_scope(Dispute, disputes_visible_to)
+        register_scope(Party, parties_visible_to)
