@@ -302,6 +302,7 @@ def other_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _routers() -> None:
+    from jingwang.disputes.api import router as disputes_router
     from jingwang.incidents.api import router as incidents_router
     from jingwang.people.api import router as people_router
     from jingwang.sms.api import router as sms_router
@@ -311,6 +312,7 @@ def _routers() -> None:
     api.add_router("/people/", people_router)
     api.add_router("/incidents", incidents_router)
     api.add_router("/sms/", sms_router)
+    api.add_router("/disputes", disputes_router)
 
 
 _routers()

@@ -27,6 +27,7 @@ urlpatterns = [
     path("territory/", include("jingwang.territory.urls")),
     path("people/", include("jingwang.people.urls")),
     path("incidents/", include("jingwang.incidents.urls")),
+    path("disputes/", include("jingwang.disputes.urls")),
     path("sms/", include("jingwang.sms.urls")),
     path("settings/", include("jingwang.core.urls")),
     path("api/v1/", api.urls),

@@ -103,6 +103,9 @@ ROLES = {
     "security_admin": "security_admin",
     "system_admin": "system_admin",
     "other_officer": "officer",
+    # An outside member of TC's harmony team (a people's congress deputy): sees only the
+    # disputes they are called to.
+    "deputy": "mediation_member",
     # The same powers as "chief", over the other station: must reach nothing of TC.
     "other_chief": "station_chief",
 }
@@ -201,6 +204,9 @@ def world(db: Any) -> World:
         "mediator": person("钱调解", "mediator", users["mediator"], sector, "mediator"),
         "other_officer": person(
             "外所民警", "officer", users["other_officer"], other_block, "community_officer", other
+        ),
+        "deputy": Person.objects.create(
+            station=station, name="孙代表", kind="deputy", user=users["deputy"]
         ),
     }
     return World(

@@ -331,7 +331,7 @@ def aim_incident(body: dict[str, Any], world: World) -> None:
 
     if isinstance(body.get("category"), str):
         body["category"] = INCIDENT_CATEGORIES[_crc(body["category"]) % len(INCIDENT_CATEGORIES)]
-    if isinstance(body.get("officer"), int):
+    if type(body.get("officer")) in (int, float):  # 10.0 is an integer to JSON Schema too
         own = "other_officer" if body.get("station") == "XX" else "officer"
         body["officer"] = world.people[own].id
     if isinstance(body.get("address"), str) and body["address"].strip():
@@ -346,6 +346,114 @@ def aim_incident(body: dict[str, Any], world: World) -> None:
     if (body.get("lon") is None) != (body.get("lat") is None):
         body.pop("lon", None)
         body.pop("lat", None)
+
+
+DISPUTE_CATEGORIES = ["neighbours", "family", "debts", "other"]
+
+
+def dispute_ids(world: World) -> list[int]:
+    """Station TC's disputes, two made on first use: one in the grid worker's grid on the
+    people's mediation track (sessions can be recorded), one in tier 2 elsewhere."""
+    from jingwang.disputes import actions
+    from jingwang.disputes.models import Dispute
+
+    ids = sorted(Dispute.objects.filter(station=world.station).values_list("id", flat=True))
+    if ids:
+        return ids[:20]
+    chief = world.users["chief"]
+    parties = [
+        actions.PartyInput(role="applicant", name="刘大爷", phone="13912345678"),
+        actions.PartyInput(role="respondent", name="陈女士", id_number=valid_id_number(7)),
+    ]
+    first = actions.register_dispute(
+        chief,
+        station=world.station,
+        category="neighbours",
+        source="walk_in",
+        facts="楼上漏水",
+        parties=parties,
+        lon=105.002,
+        lat=31.005,
+    )
+    actions.choose_track(chief, first, version=first.version, track="people")
+    second = actions.register_dispute(
+        chief,
+        station=world.station,
+        category="debts",
+        source="phone",
+        facts="欠款",
+        parties=parties,
+        people_involved=7,
+        lon=105.015,
+        lat=31.005,
+    )
+    return [first.id, second.id]
+
+
+def _aim_party(party: Any) -> None:
+    if not isinstance(party, dict):
+        return
+    if party.get("kind") == "organisation":  # an organisation has no ID number nor age
+        party.pop("id_number", None)
+        party.pop("age", None)
+    elif isinstance(party.get("id_number"), str) and party["id_number"].strip():
+        party["id_number"] = valid_id_number(_crc(party["id_number"]))
+
+
+def aim_dispute(case: Any, world: World) -> None:
+    """Rules of a dispute a JSON schema cannot state: a category of the bureau's list, a real
+    dispute to act on and the version read, an ID number's check digit, no fewer people
+    involved than parties, both coordinates or none, times not in the future and after the
+    registration, an incident of the station, members of the station's bodies."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jingwang.core import choicelists
+    from jingwang.disputes.categories import CATEGORIES
+    from jingwang.disputes.models import Dispute
+
+    choicelists.register(CATEGORIES)  # as the app does when it starts (again: no change)
+    path = case.path_parameters or {}
+    value = str(path.get("dispute_id", ""))
+    if value.isascii() and value.isdigit() and int(value) % 4 != 3:
+        ids = dispute_ids(world)
+        path["dispute_id"] = ids[int(value) % len(ids)]
+    if case.query and isinstance(case.query.get("category"), str):
+        case.query["category"] = _pick(case.query["category"], DISPUTE_CATEGORIES)
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    found = Dispute.objects.filter(pk=path.get("dispute_id") or 0).first()
+    if found is not None and isinstance(body.get("version"), int) and body["version"] % 3:
+        body["version"] = found.version  # most steps send the version they read
+    if isinstance(body.get("category"), str):
+        body["category"] = DISPUTE_CATEGORIES[_crc(body["category"]) % len(DISPUTE_CATEGORIES)]
+    parties = body.get("parties")
+    for party in parties if isinstance(parties, list) else []:
+        _aim_party(party)
+    if isinstance(body.get("people_involved"), int):
+        fewest = len(parties) if isinstance(parties, list) else 0
+        if found is not None and not isinstance(parties, list):
+            fewest = found.parties.count()
+        body["people_involved"] = max(body["people_involved"], fewest)
+    if isinstance(body.get("address"), str) and body["address"].strip():
+        body["address"] = "东街12号"
+    if ("lon" in body) != ("lat" in body) or (body.get("lon") is None) != (body.get("lat") is None):
+        body.pop("lon", None)
+        body.pop("lat", None)
+    body.pop("incident", None)
+    now = timezone.localtime()
+    if isinstance(body.get("registered_at"), str):
+        body["registered_at"] = (now - timedelta(hours=4)).isoformat()
+    if isinstance(body.get("held_at"), str):
+        body["held_at"] = (now - timedelta(minutes=1)).isoformat()
+    if isinstance(body.get("accepted_on"), str):
+        body["accepted_on"] = now.date().isoformat()
+    if isinstance(body.get("participants"), list):
+        body["participants"] = []
+    if body.get("track") == "police" and isinstance(body.get("exclusions"), list):
+        body["exclusions"] = []  # any exclusion refuses police mediation (a 409)
 
 
 def aim(case: Any, world: World) -> None:
@@ -378,6 +486,8 @@ def aim(case: Any, world: World) -> None:
                 body["version"] = Person.objects.get(pk=path["person_id"]).version
         if case.path.startswith("/api/v1/incidents"):
             aim_incident(body, world)
+    if case.path.startswith("/api/v1/disputes"):
+        aim_dispute(case, world)
     if case.headers and isinstance(case.headers.get("Idempotency-Key"), str):
         # The same key with another body is refused (422): a rule across requests.
         case.headers["Idempotency-Key"] = f"{case.headers['Idempotency-Key'][:180]}-{next(_serial)}"

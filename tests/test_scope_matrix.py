@@ -250,6 +250,160 @@ CALLBACK_ANSWERS = {"speed": "satisfied", "attitude": "basically", "handling": "
 TC_CALLBACKS = {"bureau_admin", "chief", "officer", "auxiliary"}
 
 
+# Disputes: who reads those of TC (and of XX), who records, who mediates a tier-1 dispute of
+# grid A, who triages; the outside member (deputy) reaches only the disputes called to.
+DISPUTE_RECORDERS = INCIDENT_READERS | {"mediator"}
+DISPUTE_READERS = DISPUTE_RECORDERS | {"deputy"}
+TC_MEDIATORS = {"bureau_admin", "chief", "officer", "mediator"}
+
+
+def _dispute(world: World) -> int:
+    """A tier-1 dispute of grid A, registered by the officer (made once per test)."""
+    from jingwang.disputes.tests.helpers import make_dispute
+
+    if not hasattr(world, "dispute"):
+        world.dispute = make_dispute(world)  # type: ignore[attr-defined]
+    return int(world.dispute.pk)  # type: ignore[attr-defined]
+
+
+def _called(world: World) -> int:
+    """A tier-2 dispute of grid B (not the grid worker's) to which the deputy is called."""
+    from jingwang.disputes import actions
+    from jingwang.disputes.tests.helpers import IN_BLOCK_B, make_dispute, mediation_member
+
+    if not hasattr(world, "called"):
+        dispute = make_dispute(world, people_involved=6, lon=IN_BLOCK_B[0], lat=IN_BLOCK_B[1])
+        actions.call_member(world.users["chief"], dispute, mediation_member(world).member)
+        dispute.refresh_from_db()
+        actions.choose_track(world.users["chief"], dispute, version=dispute.version, track="people")
+        world.called = dispute  # type: ignore[attr-defined]
+    return int(world.called.pk)  # type: ignore[attr-defined]
+
+
+def _an_hour_ago() -> str:
+    """A moment as the page's datetime-local field sends it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return f"{timezone.localtime() - timedelta(hours=1):%Y-%m-%dT%H:%M}"
+
+
+def _version(world: World, dispute_id: int) -> str:
+    from jingwang.disputes.models import Dispute
+
+    return str(Dispute.objects.get(pk=dispute_id).version)
+
+
+def _on_track(world: World) -> int:
+    """The tier-1 dispute of grid A, on the people's mediation track."""
+    from jingwang.disputes import actions
+    from jingwang.disputes.models import Dispute
+
+    dispute = Dispute.objects.get(pk=_dispute(world))
+    if not dispute.track:
+        actions.choose_track(
+            world.users["officer"], dispute, version=dispute.version, track="people"
+        )
+    return dispute.pk
+
+
+def _agreed(world: World) -> int:
+    """The tier-1 dispute of grid A with an agreeing session and a written agreement: the
+    agreement's id."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jingwang.disputes import actions
+    from jingwang.disputes.models import Dispute
+
+    if not hasattr(world, "agreement"):
+        dispute = Dispute.objects.get(pk=_on_track(world))
+        officer = world.users["officer"]
+        actions.record_session(
+            officer,
+            dispute,
+            version=dispute.version,
+            held_at=timezone.now() - timedelta(hours=2),
+            result="agreed",
+        )
+        dispute.refresh_from_db()
+        today = timezone.localdate()
+        world.agreement = actions.record_agreement(  # type: ignore[attr-defined]
+            officer,
+            dispute,
+            version=dispute.version,
+            form="written",
+            facts="漏水",
+            terms="修好水管",
+            performance="自行维修",
+            perform_by=today + timedelta(days=7),
+            signed_on=today,
+            signatories=["刘大爷", "楼下住户"],
+        )
+    return int(world.agreement.pk)  # type: ignore[attr-defined]
+
+
+def _party(world: World) -> int:
+    from jingwang.disputes.models import Party
+
+    return int(Party.objects.filter(dispute_id=_dispute(world)).order_by("pk")[0].pk)
+
+
+def _dispute_category(world: World) -> int:
+    from jingwang.core import choicelists
+    from jingwang.disputes.models import Category
+
+    choicelists.ensure(Category, world.bureau.id)
+    found = choicelists.find(Category, world.bureau.id, "neighbours")
+    assert found is not None
+    return found.pk
+
+
+def _dispute_form(world: World) -> dict[str, Any]:
+    """The register form as the page sends it: two parties, in grid A."""
+    return {
+        "category": str(_dispute_category(world)),
+        "source": "walk_in",
+        "facts": "楼上漏水",
+        "departments": "1",
+        "coords": "wgs84",
+        "lon": "105.002",
+        "lat": "31.005",
+        "parties-count": "2",
+        "parties-0-role": "applicant",
+        "parties-0-kind": "person",
+        "parties-0-name": "刘大爷",
+        "parties-1-role": "respondent",
+        "parties-1-kind": "person",
+        "parties-1-name": "楼下住户",
+    }
+
+
+def _body(world: World) -> int:
+    from jingwang.disputes.actions import ensure_bodies
+
+    return ensure_bodies(world.station)[0].id
+
+
+def _member(world: World) -> tuple[int, int]:
+    """The mediator on TC's tier-1 body (made once per test): (body id, member id)."""
+    from jingwang.disputes.actions import add_member, ensure_bodies
+
+    if not hasattr(world, "member"):
+        body = ensure_bodies(world.station)[0]
+        world.member = add_member(  # type: ignore[attr-defined]
+            world.users["chief"], body, world.people["mediator"], role="mediator"
+        )
+    return world.member.body_id, world.member.pk  # type: ignore[attr-defined]
+
+
+def _with(url: str, *_made: Any) -> str:
+    """``url``, once the rows its write needs are made (before the test's snapshot)."""
+    return url
+
+
 # A bureau's grid division defaults as the settings page sends them.
 DIVISION_DEFAULTS = {
     "urban_households_min": "300",
@@ -553,6 +707,153 @@ PAGES: dict[str, Route] = {
             },
         ),
     ),
+    "config:lists": Route(lambda w: "/settings/lists/", get=SYSTEM),
+    "config:list": Route(
+        lambda w: f"/settings/lists/dispute_categories/{w.bureau.id}/",
+        get=SYSTEM,
+        write=Write(SYSTEM, lambda w: {"code": "pets", "name": "宠物纠纷"}),
+    ),
+    "config:list_entry": Route(
+        lambda w: f"/settings/lists/dispute_categories/{w.bureau.id}/{_dispute_category(w)}/",
+        write=Write(SYSTEM, lambda w: {"use": "0", "version": "1"}),
+    ),
+    "people:link_account": Route(
+        lambda w: f"/people/{_person(w)}/account/",
+        write=Write(
+            TC_MANAGERS, lambda w: {"user": "", "version": str(w.people["officer"].version)}
+        ),
+    ),
+    "disputes:list": Route(lambda w: "/disputes/", get=DISPUTE_READERS),
+    "disputes:export": Route(lambda w: "/disputes/export.xlsx", get=DISPUTE_READERS),
+    "disputes:new": Route(
+        lambda w: _with("/disputes/new/", _dispute_category(w)),
+        get=DISPUTE_RECORDERS,
+        write=Write(DISPUTE_RECORDERS, _dispute_form),
+    ),
+    "disputes:new_from_incident": Route(
+        lambda w: _with(f"/disputes/new/from-incident/{_incident(w)}/", _dispute_category(w)),
+        get={"bureau_admin", "chief", "officer", "auxiliary", "grid_worker"},
+        write=Write(
+            {"bureau_admin", "chief", "officer", "auxiliary", "grid_worker"}, _dispute_form
+        ),
+    ),
+    "disputes:detail": Route(lambda w: f"/disputes/{_dispute(w)}/", get=TC | {"grid_worker"}),
+    "disputes:edit": Route(
+        lambda w: _with(f"/disputes/{_dispute(w)}/edit/", _dispute_category(w)),
+        get=TC | {"grid_worker"},
+        write=Write(
+            TC | {"grid_worker"},
+            lambda w: {
+                **_dispute_form(w),
+                "facts": "楼上漏水，已两次",
+                "version": _version(w, _dispute(w)),
+            },
+        ),
+    ),
+    "disputes:override": Route(
+        lambda w: f"/disputes/{_dispute(w)}/override/",
+        write=Write(
+            TC_MEDIATORS,
+            lambda w: {"tier": "2", "reason": "双方情绪激动", "version": _version(w, _dispute(w))},
+        ),
+    ),
+    "disputes:tier": Route(
+        lambda w: f"/disputes/{_dispute(w)}/tier/",
+        write=Write(
+            TC_MEDIATORS,
+            lambda w: {"tier": "3", "reason": "涉及多个部门", "version": _version(w, _dispute(w))},
+        ),
+    ),
+    "disputes:call": Route(
+        lambda w: _with(f"/disputes/{_dispute(w)}/call/", _member(w)),
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {"member": str(_member(w)[1]), "version": _version(w, _dispute(w))},
+        ),
+    ),
+    "disputes:lead": Route(
+        lambda w: _with(f"/disputes/{_dispute(w)}/lead/", _member(w)),
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {"member": str(_member(w)[1]), "version": _version(w, _dispute(w))},
+        ),
+    ),
+    "disputes:track": Route(
+        lambda w: f"/disputes/{_dispute(w)}/track/",
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {"track": "people", "version": _version(w, _dispute(w))},
+        ),
+    ),
+    "disputes:extend": Route(
+        lambda w: f"/disputes/{_on_track(w)}/extend/",
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {"reason": "双方同意延期", "version": _version(w, _on_track(w))},
+        ),
+    ),
+    # The session of the deputy's dispute (tier 2, grid B): the third dimension of scope.
+    "disputes:session": Route(
+        lambda w: f"/disputes/{_called(w)}/session/",
+        write=Write(
+            TC_MEDIATORS | {"deputy"},
+            lambda w: {
+                "held_at": _an_hour_ago(),
+                "result": "adjourned",
+                "said": "双方陈述",
+                "version": _version(w, _called(w)),
+            },
+        ),
+    ),
+    "disputes:agreement": Route(
+        lambda w: f"/disputes/{_on_track(w)}/agreement/",
+        special="needs an agreeing session first: disputes/tests/test_views_steps.py",
+    ),
+    "disputes:agreement_pdf": Route(
+        lambda w: f"/disputes/agreements/{_agreed(w)}/pdf/", get=TC | {"grid_worker"}
+    ),
+    "disputes:followup": Route(
+        lambda w: f"/disputes/agreements/{_agreed(w)}/followup/",
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {
+                "visited_at": _an_hour_ago(),
+                "method": "visit",
+                "result": "performed",
+                "version": _version(w, _dispute(w)),
+            },
+        ),
+    ),
+    "disputes:refer": Route(
+        lambda w: f"/disputes/{_dispute(w)}/refer/",
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {"to": "court", "told": "可向法院起诉", "version": _version(w, _dispute(w))},
+        ),
+    ),
+    "disputes:withdraw": Route(
+        lambda w: f"/disputes/{_dispute(w)}/withdraw/",
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {"reason": "双方和解", "version": _version(w, _dispute(w))},
+        ),
+    ),
+    "disputes:party": Route(lambda w: f"/disputes/parties/{_party(w)}/", get=TC | {"grid_worker"}),
+    "disputes:repeat": Route(lambda w: "/disputes/repeat/", get=DISPUTE_READERS),
+    "disputes:bodies": Route(lambda w: "/disputes/bodies/", get=PEOPLE_ROLES | {"deputy"}),
+    "disputes:body": Route(lambda w: f"/disputes/bodies/{_body(w)}/", get=TC | {"grid_worker"}),
+    "disputes:body_add": Route(
+        lambda w: f"/disputes/bodies/{_body(w)}/add/",
+        write=Write(
+            TC_MANAGERS, lambda w: {"person": str(w.people["officer"].id), "role": "officer"}
+        ),
+    ),
+    "disputes:member_end": Route(
+        lambda w: "/disputes/bodies/{}/members/{}/end/".format(*_member(w)),
+        write=Write(TC_MANAGERS),
+    ),
+    "disputes:figures": Route(lambda w: "/disputes/figures/", get=DISPUTE_READERS),
+    "disputes:export_figures": Route(lambda w: "/disputes/figures.xlsx", get=DISPUTE_RECORDERS),
 }
 
 # "METHOD /api/v1/path" as the API schema names it → who may use it.
@@ -612,6 +913,64 @@ API: dict[str, Route] = {
         lambda w: f"/api/v1/incidents/{_incident(w)}",
         write=Write(
             TC_RECORDERS, lambda w: {"version": 1, "summary": "改"}, json=True, method="patch"
+        ),
+    ),
+    "GET /api/v1/disputes": Route(lambda w: "/api/v1/disputes", get=DISPUTE_READERS),
+    "POST /api/v1/disputes": Route(
+        lambda w: _with("/api/v1/disputes", _dispute_category(w)),
+        # At TC: another station's officer or chief may not register there.
+        write=Write(
+            TC | {"grid_worker"},
+            lambda w: {
+                "station": "TC",
+                "category": "neighbours",
+                "facts": "楼上漏水",
+                "parties": [
+                    {"role": "applicant", "name": "刘大爷"},
+                    {"role": "respondent", "name": "楼下住户"},
+                ],
+            },
+            json=True,
+        ),
+    ),
+    "GET /api/v1/disputes/{dispute_id}": Route(
+        lambda w: f"/api/v1/disputes/{_dispute(w)}", get=TC | {"grid_worker"}
+    ),
+    "PATCH /api/v1/disputes/{dispute_id}": Route(
+        lambda w: f"/api/v1/disputes/{_dispute(w)}",
+        write=Write(
+            TC | {"grid_worker"},
+            lambda w: {"version": int(_version(w, _dispute(w))), "facts": "楼上漏水，已两次"},
+            json=True,
+            method="patch",
+        ),
+    ),
+    "POST /api/v1/disputes/{dispute_id}/sessions": Route(
+        lambda w: f"/api/v1/disputes/{_called(w)}/sessions",
+        write=Write(
+            TC_MEDIATORS | {"deputy"},
+            lambda w: {
+                "version": int(_version(w, _called(w))),
+                "held_at": _an_hour_ago(),
+                "result": "adjourned",
+            },
+            json=True,
+        ),
+    ),
+    "POST /api/v1/disputes/{dispute_id}/tier": Route(
+        lambda w: f"/api/v1/disputes/{_dispute(w)}/tier",
+        write=Write(
+            TC_MEDIATORS,
+            lambda w: {"version": int(_version(w, _dispute(w))), "tier": 2, "reason": "升级"},
+            json=True,
+        ),
+    ),
+    "POST /api/v1/disputes/{dispute_id}/track": Route(
+        lambda w: f"/api/v1/disputes/{_dispute(w)}/track",
+        write=Write(
+            TC_MEDIATORS | {"grid_worker"},
+            lambda w: {"version": int(_version(w, _dispute(w))), "track": "people"},
+            json=True,
         ),
     ),
 }

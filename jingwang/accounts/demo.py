@@ -34,6 +34,8 @@ class AccountSpec:
     role: str
     station: str | None  # station code; None for bureau-wide and the 三员
     bureau: bool = False
+    # For a role no station person plays (role_people): the station's first person of this kind.
+    person_kind: str | None = None
 
 
 # One account per role for Tongchuan, and the chief of Luxi.
@@ -45,6 +47,8 @@ ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("wanggeyuan", "grid_worker", "TC"),
     AccountSpec("tiaojieyuan", "mediator", "TC"),
     AccountSpec("yijing", "volunteer", "TC"),
+    # A people's congress deputy on the harmony team: sees only the disputes they are called to.
+    AccountSpec("daibiao", "mediation_member", "TC", person_kind="deputy"),
     AccountSpec("anquan", "security_admin", None),
     AccountSpec("xitong", "system_admin", None),
     AccountSpec("shenji", "auditor", None),
@@ -89,7 +93,10 @@ def generate(ctx: Context) -> AccountsDemo:
         if spec.station is not None:
             if spec.station not in stations:
                 continue
-            person = stations[spec.station].role_people.get(spec.role)
+            station = stations[spec.station]
+            person = station.role_people.get(spec.role)
+            if person is None and spec.person_kind:
+                person = next((p.key for p in station.people if p.kind == spec.person_kind), None)
         name = (
             people.person(person).name if person else synthetic.person_name(names, used, male=True)
         )

@@ -57,8 +57,9 @@ class Perm(models.TextChoices):
     SMS_VIEW = "sms.view", _("See the SMS outbox and opt-outs")
     DISPUTES_VIEW = "disputes.view", _("See disputes, their mediation and figures")
     DISPUTES_RECORD = "disputes.record", _("Register disputes and edit their facts and parties")
-    DISPUTES_MEDIATE = "disputes.mediate", _(
-        "Mediate disputes: sessions, legal track, agreements, follow-ups, referrals"
+    DISPUTES_MEDIATE = (
+        "disputes.mediate",
+        _("Mediate disputes: sessions, legal track, agreements, follow-ups, referrals"),
     )
     DISPUTES_TRIAGE = "disputes.triage", _("Override a dispute's tier, escalate or de-escalate")
     DISPUTES_MANAGE = "disputes.manage", _("Manage the rosters of the mediation bodies")

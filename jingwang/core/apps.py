@@ -9,6 +9,9 @@ AUDIT_ACTIONS = {
     "update_settings": _("Changed a bureau's settings"),
     "update_calendar_year": _("Entered a year's holidays in the working-day calendar"),
     "export": _("Exported a list"),
+    "seed_choice_list": _("Set up a bureau's default choice list"),
+    "add_choice": _("Added an entry to a choice list"),
+    "update_choice": _("Changed an entry of a choice list"),
 }
 
 
@@ -47,4 +50,8 @@ class CoreConfig(AppConfig):
         # The configuration of every app (core/config.py), for the system admin.
         menu.register(
             _("Settings"), "config:sections", Perm.SYSTEM_CONFIGURE, order=87, app=self.label
+        )
+        # Every bureau's choice lists of every app (core/choicelists.py).
+        menu.register(
+            _("Choice lists"), "config:lists", Perm.SYSTEM_CONFIGURE, order=89, app=self.label
         )

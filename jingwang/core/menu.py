@@ -10,9 +10,10 @@ in ``order``, then by URL name; the context processor ``jingwang.accounts.contex
 puts them on every page. Orders in use (leave gaps between apps):
 
     0 Home · 10 Map · 20 Grids · 30 Coverage · 40 People · 45 Incidents · 46 Callbacks ·
-    47 Rectifications · 48 Incident figures · 50 Division · 60 Import · 70 Text messages ·
+    47 Rectifications · 48 Incident figures · 50 Division · 55 Disputes · 56 Mediation bodies ·
+    57 Dispute figures · 60 Import · 70 Text messages ·
     80 Audit log · 85 Bureaus and stations · 87 Settings · 88 Incident categories ·
-    90 Accounts · 95 Account requests
+    89 Choice lists · 90 Accounts · 95 Account requests
 """
 
 from __future__ import annotations

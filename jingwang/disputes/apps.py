@@ -45,3 +45,48 @@ class DisputesConfig(AppConfig):
 
         register_scope(Dispute, disputes_visible_to)
         register_scope(Party, parties_visible_to)
+
+        from jingwang.core import choicelists, config
+        from jingwang.disputes.categories import CATEGORIES
+        from jingwang.disputes.forms_settings import DisputeSettingsForm
+        from jingwang.disputes.models import DisputeSettings
+
+        config.register(
+            config.Section(
+                "disputes",
+                _("Disputes and mediation"),
+                DisputeSettings,
+                DisputeSettingsForm,
+                app=self.label,
+                help=_("Triage thresholds of the three tiers and the deadlines of mediation."),
+            )
+        )
+        choicelists.register(CATEGORIES)
+
+        from jingwang.accounts.roles import Perm
+        from jingwang.core import home, menu
+        from jingwang.disputes import queries
+
+        menu.register(_("Disputes"), "disputes:list", Perm.DISPUTES_VIEW, order=55, app=self.label)
+        menu.register(
+            _("Mediation bodies"), "disputes:bodies", Perm.DISPUTES_VIEW, order=56, app=self.label
+        )
+        menu.register(
+            _("Dispute figures"), "disputes:figures", Perm.DISPUTES_VIEW, order=57, app=self.label
+        )
+        home.register(
+            home.Panel(
+                name="disputes",
+                perm=Perm.DISPUTES_TRIAGE,
+                template="disputes/home_panel.html",
+                context=queries.disputes_panel,
+                order=30,
+            )
+        )
+
+        from jingwang.demo import registry
+        from jingwang.disputes import demo
+
+        registry.register(
+            "disputes", demo.generate, demo.load, after=("people", "accounts", "incidents")
+        )

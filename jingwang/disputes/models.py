@@ -48,7 +48,9 @@ class DisputeSettings(BureauSettings):
 
     tier2_people = models.PositiveIntegerField(_("people involved for tier 2"), default=5)
     tier3_people = models.PositiveIntegerField(_("people involved for tier 3"), default=20)
-    tier2_amount = models.PositiveIntegerField(_("amount at stake for tier 2 (yuan)"), default=10000)
+    tier2_amount = models.PositiveIntegerField(
+        _("amount at stake for tier 2 (yuan)"), default=10000
+    )
     tier3_amount = models.PositiveIntegerField(
         _("amount at stake for tier 3 (yuan)"), default=100000
     )
@@ -318,6 +320,9 @@ class TierChange(models.Model):
     class Meta:
         ordering = ["dispute", "at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.dispute_id} · {self.from_tier} → {self.to_tier}"
+
 
 class Call(models.Model):
     """A body member called to a dispute: they see it, even from outside the station."""
@@ -334,6 +339,9 @@ class Call(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dispute", "member"], name="one_call_per_member"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} · {self.member_id}"
 
 
 class Session(models.Model):
@@ -361,6 +369,9 @@ class Session(models.Model):
     class Meta:
         verbose_name = _("mediation session")
         ordering = ["dispute", "held_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} · {self.held_at:%Y-%m-%d} · {self.result}"
 
 
 class Agreement(models.Model):
@@ -428,6 +439,9 @@ class FollowUp(models.Model):
         verbose_name = _("follow-up visit")
         ordering = ["agreement", "visited_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.agreement_id} · {self.visited_at:%Y-%m-%d} · {self.result}"
+
 
 class Referral(models.Model):
     class To(models.TextChoices):
@@ -448,3 +462,6 @@ class Referral(models.Model):
     class Meta:
         verbose_name = _("referral")
         ordering = ["dispute", "referred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} · {self.to}"

@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jingwang.accounts.models import User
+from jingwang.accounts.roles import BUREAU_ROLES, THREE_ADMINS, Role
 from jingwang.audit.actions import record, record_many
 from jingwang.core.personal import personal_fields
 from jingwang.people.models import CommitteePost, GridAssignment, Person, Reassignment
@@ -101,6 +103,102 @@ def update_person(actor: Any, person: Person, *, version: int, **fields: Any) ->
     except IntegrityError as exc:
         if fields.get("id_number") and _taken(person.station_id, fields["id_number"], person.pk):
             raise DuplicatePerson() from exc
+        raise
+    return current
+
+
+# Which account roles fit a person of each kind: linking gives the account its scope (a grid
+# worker's or volunteer's grids, a member's disputes), so the account must be of that kind's role.
+ACCOUNT_ROLES: dict[str, frozenset[str]] = {
+    Person.Kind.OFFICER: frozenset({Role.OFFICER, Role.STATION_CHIEF}),
+    Person.Kind.AUXILIARY: frozenset({Role.AUXILIARY}),
+    Person.Kind.GRID_WORKER: frozenset({Role.GRID_WORKER}),
+    Person.Kind.MEDIATOR: frozenset({Role.MEDIATOR}),
+    Person.Kind.DEPUTY: frozenset({Role.MEDIATION_MEMBER}),
+    Person.Kind.CPPCC_MEMBER: frozenset({Role.MEDIATION_MEMBER}),
+    Person.Kind.CONDUCT_SUPERVISOR: frozenset({Role.MEDIATION_MEMBER}),
+    Person.Kind.JUDICIAL_OFFICE: frozenset({Role.MEDIATION_MEMBER}),
+    Person.Kind.LAW_ENFORCEMENT: frozenset({Role.MEDIATION_MEMBER}),
+    Person.Kind.VOLUNTEER: frozenset({Role.VOLUNTEER}),
+}
+
+
+class AccountRefused(Exception):
+    """The account cannot be linked to this person; the message says why."""
+
+    field = "user"
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def _linked_elsewhere(user_id: int, person_id: int) -> bool:
+    return Person.objects.filter(user_id=user_id).exclude(pk=person_id).exists()
+
+
+def _check_account(person: Person, user: Any) -> None:
+    if not user.is_active:
+        raise AccountRefused(_("This account is disabled."))
+    if user.role in THREE_ADMINS or user.role in BUREAU_ROLES:
+        raise AccountRefused(
+            _(
+                "An account of the security, system or audit admins or a bureau admin is never "
+                "linked to a person."
+            )
+        )
+    if user.station_id != person.station_id:
+        raise AccountRefused(_("Choose an account of this person's station."))
+    if user.role not in ACCOUNT_ROLES.get(person.kind, frozenset()):
+        raise AccountRefused(
+            _("A %(kind)s cannot be linked to an account with the role %(role)s.")
+            % {"kind": person.get_kind_display(), "role": user.get_role_display()}
+        )
+    if _linked_elsewhere(user.pk, person.pk):
+        raise AccountRefused(_("This account is already linked to another person."))
+
+
+def link_account(actor: Any, person: Person, *, version: int, user: Any | None) -> Person:
+    """Link ``person`` to their login account (``user=None`` unlinks it).
+
+    The account must be active, of the person's station, and of a role that fits the person's
+    kind (ACCOUNT_ROLES); one account, one person (the database constraint decides a race).
+    A stale ``version`` raises StaleEdit; a refused account raises AccountRefused (field
+    ``user``); either way nothing is written.
+    """
+    try:
+        with transaction.atomic():
+            current = Person.objects.select_for_update().get(pk=person.pk)
+            if current.version != version:
+                raise StaleEdit()
+            if current.user_id == (user.pk if user is not None else None):
+                return current  # nothing to change
+            account = None
+            if user is not None:
+                # The account as it is now (its role or state may have changed since the form).
+                account = User.objects.select_for_update().filter(pk=user.pk).first()
+                if account is None:
+                    raise AccountRefused(_("Choose an account of this person's station."))
+                _check_account(current, account)
+            previous = current.user
+            current.user = account
+            current.version += 1
+            current.save(update_fields=["user", "version"])
+            record(
+                actor,
+                "link_account",
+                current,
+                detail={
+                    "account": account.username if account else None,
+                    "previous": previous.username if previous else None,
+                },
+            )
+    except IntegrityError as exc:
+        if user is not None and _linked_elsewhere(user.pk, person.pk):
+            raise AccountRefused(_("This account is already linked to another person.")) from exc
         raise
     return current
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 AUDIT_ACTIONS = {
     "create_person": _("Added a person"),
     "update_person": _("Edited a person"),
+    "link_account": _("Linked an account to a person"),
     "assign_grid": _("Assigned a person to a grid"),
     "end_assignment": _("Ended a grid assignment"),
     "carry_assignment": _("Carried an assignment to the new grid version"),

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jingwang.accounts.models import User
 from jingwang.core.personal import ID_NUMBER, PHONE, PersonalFormField
 from jingwang.people.models import CommitteePost, GridAssignment, Person
 from jingwang.territory.models import Community, Grid
@@ -121,3 +122,49 @@ class CommitteePostForm(forms.Form):
         ):
             self.add_error("community", _("This officer already holds a post in this community."))
         return data
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    """Accounts labelled with their user name, full name and role."""
+
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.get_full_name()
+        shown = f"{obj.username} ({name})" if name and name != obj.username else obj.username
+        return f"{shown} · {obj.get_role_display()}"
+
+
+class AccountLinkForm(forms.Form):
+    """The login account of a person (empty: none). Any account of the person's station is
+    accepted here and the action says why one does not fit; only the fitting ones are offered."""
+
+    user = AccountChoiceField(
+        label=_("Account"),
+        queryset=None,
+        required=False,
+        empty_label=_("No account"),
+        error_messages={"invalid_choice": _("Choose an account of this person's station.")},
+    )
+    # The version the editor saw: a stale link is refused like a stale edit.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": _("This form is out of date: reload the page and make the change again."),
+            "invalid": _("This form is out of date: reload the page and make the change again."),
+            "min_value": _("This form is out of date: reload the page and make the change again."),
+        },
+    )
+
+    def __init__(self, *args: Any, person: Person, offered: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["user"]  # a deep copy of the class attribute above
+        assert isinstance(field, AccountChoiceField)
+        field.queryset = User.objects.filter(station_id=person.station_id)
+        # Only the accounts that fit are offered (setting the queryset reset the choices), and
+        # the one linked now, even if it no longer fits, so that it shows as chosen.
+        accounts = list(offered)
+        if person.user is not None and person.user not in accounts:
+            accounts.insert(0, person.user)
+        field.widget.choices = [("", field.empty_label)] + [
+            (account.pk, field.label_from_instance(account)) for account in accounts
+        ]

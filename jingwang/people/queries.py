@@ -9,7 +9,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from jingwang.accounts import scope
+from jingwang.accounts.models import User
 from jingwang.accounts.roles import Perm
+from jingwang.people.actions import ACCOUNT_ROLES
 from jingwang.people.models import CommitteePost, GridAssignment, Person, Reassignment
 from jingwang.territory.models import Grid, Station
 
@@ -38,6 +40,23 @@ def access_person(user: Any, person_id: Any, *, write: bool = False) -> Person:
         person_id,
         write=write,
         write_perm=Perm.PEOPLE_MANAGE,
+    )
+
+
+def accounts_to_link(person: Person) -> QuerySet[User]:
+    """The accounts that may be linked to ``person``: active, of the person's station, of a
+    role that fits the person's kind, and linked to no one else (the person's own included).
+
+    For a reader already given write access to the person (``access_person(write=True)``).
+    """
+    return (
+        User.objects.filter(
+            is_active=True,
+            station_id=person.station_id,
+            role__in=ACCOUNT_ROLES.get(person.kind, frozenset()),
+        )
+        .filter(Q(person__isnull=True) | Q(person=person))
+        .order_by("username", "id")
     )
 
 

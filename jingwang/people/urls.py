@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:person_id>/", views.person_view, name="person"),
     path("<int:person_id>/edit/", views.person_form, name="edit"),
     path("<int:person_id>/unmask/", views.unmask, name="unmask"),
+    path("<int:person_id>/account/", views.link_account, name="link_account"),
     path("<int:person_id>/assignments/", views.add_assignment, name="add_assignment"),
     path(
         "<int:person_id>/assignments/<int:assignment_id>/end/",

@@ -19,13 +19,14 @@ from jingwang.core.exports import Column, xlsx_response
 from jingwang.core.params import choice_param, text_param
 from jingwang.core.personal import unmask as unmask_door
 from jingwang.people import actions
-from jingwang.people.forms import AssignmentForm, CommitteePostForm, PersonForm
+from jingwang.people.forms import AccountLinkForm, AssignmentForm, CommitteePostForm, PersonForm
 from jingwang.people.models import GridAssignment, Person
 from jingwang.people.queries import (
     access_assignment,
     access_person,
     access_post,
     access_reassignment,
+    accounts_to_link,
     assignments_visible_to,
     coverage_gaps,
     people_visible_to,
@@ -128,6 +129,11 @@ def person_view(request: HttpRequest, person_id: int) -> HttpResponse:
             communities=communities_visible_to(request.user).filter(station=person.station),
             person=person,
         )
+        context["account_form"] = AccountLinkForm(
+            initial={"user": person.user_id, "version": person.version},
+            person=person,
+            offered=accounts_to_link(person),
+        )
     return render(request, "people/person.html", context)
 
 
@@ -180,13 +186,7 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
         except actions.DuplicatePerson as error:
             form.add_error("id_number", str(error))
         except actions.StaleEdit:
-            form.add_error(
-                None,
-                _(
-                    "Someone else changed this person while you were editing. "
-                    "Reload the page to see their changes, then edit again."
-                ),
-            )
+            form.add_error(None, _stale_person())
         else:
             drafts.saved(request, f"person-{person_id or 'new'}")  # the form's data-keep-draft
             return redirect("people:person", person_id=person.id)
@@ -195,11 +195,48 @@ def person_form(request: HttpRequest, person_id: int | None = None) -> HttpRespo
     )
 
 
+def _stale_person() -> str:
+    return _(
+        "Someone else changed this person while you were editing. "
+        "Reload the page to see their changes, then edit again."
+    )
+
+
 def _form_errors(request: HttpRequest, form: Any) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:  # ErrorList yields str; its stubs also allow ValidationError
             messages.error(request, f"{label}: {error}" if label else str(error))
+
+
+@require_POST
+def link_account(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Link the person to their login account, or unlink it (an empty choice)."""
+    person = access_person(request.user, person_id, write=True)
+    form = AccountLinkForm(request.POST, person=person, offered=accounts_to_link(person))
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("people:person", person_id=person.id)
+    label = form.fields["user"].label
+    account = form.cleaned_data["user"]
+    try:
+        actions.link_account(
+            request.user, person, version=form.cleaned_data["version"], user=account
+        )
+    except actions.StaleEdit:
+        messages.error(request, f"{label}: {_stale_person()}")
+    except actions.AccountRefused as error:
+        messages.error(request, f"{label}: {error}")
+    else:
+        if account is None:
+            messages.success(request, _("%(name)s has no account now.") % {"name": person.name})
+        else:
+            messages.success(
+                request,
+                _("%(name)s is linked to the account %(account)s.")
+                % {"name": person.name, "account": account.username},
+            )
+    return redirect("people:person", person_id=person.id)
 
 
 @require_POST

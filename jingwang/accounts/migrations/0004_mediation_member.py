@@ -4,20 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_second_person_tokens'),
+        ("accounts", "0003_second_person_tokens"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='accountrequest',
-            name='role',
-            field=models.CharField(blank=True, choices=[('bureau_admin', 'Bureau admin'), ('station_chief', 'Station chief'), ('officer', 'Community officer'), ('auxiliary', 'Auxiliary officer'), ('grid_worker', 'Grid worker'), ('mediator', 'Mediator'), ('volunteer', 'Volunteer'), ('mediation_member', 'Member of a mediation body'), ('security_admin', 'Security admin'), ('system_admin', 'System admin'), ('auditor', 'Auditor')], max_length=32, verbose_name='role'),
+            model_name="accountrequest",
+            name="role",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("bureau_admin", "Bureau admin"),
+                    ("station_chief", "Station chief"),
+                    ("officer", "Community officer"),
+                    ("auxiliary", "Auxiliary officer"),
+                    ("grid_worker", "Grid worker"),
+                    ("mediator", "Mediator"),
+                    ("volunteer", "Volunteer"),
+                    ("mediation_member", "Member of a mediation body"),
+                    ("security_admin", "Security admin"),
+                    ("system_admin", "System admin"),
+                    ("auditor", "Auditor"),
+                ],
+                max_length=32,
+                verbose_name="role",
+            ),
         ),
         migrations.AlterField(
-            model_name='user',
-            name='role',
-            field=models.CharField(choices=[('bureau_admin', 'Bureau admin'), ('station_chief', 'Station chief'), ('officer', 'Community officer'), ('auxiliary', 'Auxiliary officer'), ('grid_worker', 'Grid worker'), ('mediator', 'Mediator'), ('volunteer', 'Volunteer'), ('mediation_member', 'Member of a mediation body'), ('security_admin', 'Security admin'), ('system_admin', 'System admin'), ('auditor', 'Auditor')], max_length=32, verbose_name='role'),
+            model_name="user",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("bureau_admin", "Bureau admin"),
+                    ("station_chief", "Station chief"),
+                    ("officer", "Community officer"),
+                    ("auxiliary", "Auxiliary officer"),
+                    ("grid_worker", "Grid worker"),
+                    ("mediator", "Mediator"),
+                    ("volunteer", "Volunteer"),
+                    ("mediation_member", "Member of a mediation body"),
+                    ("security_admin", "Security admin"),
+                    ("system_admin", "System admin"),
+                    ("auditor", "Auditor"),
+                ],
+                max_length=32,
+                verbose_name="role",
+            ),
         ),
     ]

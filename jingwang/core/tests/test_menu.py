@@ -28,12 +28,16 @@ MENU = [
     ("incidents:rectifications", "Rectifications", Perm.RECTIFICATIONS_MANAGE),
     ("incidents:figures", "Incident figures", Perm.INCIDENTS_VIEW),
     ("territory:divisions", "Division", Perm.TERRITORY_DIVIDE),
+    ("disputes:list", "Disputes", Perm.DISPUTES_VIEW),
+    ("disputes:bodies", "Mediation bodies", Perm.DISPUTES_VIEW),
+    ("disputes:figures", "Dispute figures", Perm.DISPUTES_VIEW),
     ("territory:import", "Import", Perm.TERRITORY_IMPORT),
     ("sms:outbox", "Text messages", Perm.SMS_VIEW),
     ("audit:list", "Audit log", Perm.AUDIT_VIEW),
     ("territory:bureaus", "Bureaus and stations", Perm.SYSTEM_CONFIGURE),
     ("config:sections", "Settings", Perm.SYSTEM_CONFIGURE),
     ("incidents:category_bureaus", "Incident categories", Perm.SYSTEM_CONFIGURE),
+    ("config:lists", "Choice lists", Perm.SYSTEM_CONFIGURE),
     ("accounts:users", "Accounts", Perm.ACCOUNTS_MANAGE),
     ("accounts:requests", "Account requests", Perm.ACCOUNTS_APPROVE),
 ]
@@ -41,7 +45,18 @@ MENU = [
 # What some roles see, spelled out (the rest follow from the permission table).
 SPELLED_OUT = {
     "volunteer": ["Home", "Map", "Grids", "Coverage"],
-    "grid_worker": ["Home", "Map", "Grids", "Coverage", "People", "Incidents", "Incident figures"],
+    "grid_worker": [
+        "Home",
+        "Map",
+        "Grids",
+        "Coverage",
+        "People",
+        "Incidents",
+        "Incident figures",
+        "Disputes",
+        "Mediation bodies",
+        "Dispute figures",
+    ],
     "auxiliary": [
         "Home",
         "Map",
@@ -51,6 +66,9 @@ SPELLED_OUT = {
         "Incidents",
         "Callbacks",
         "Incident figures",
+        "Disputes",
+        "Mediation bodies",
+        "Dispute figures",
     ],
     "chief": [
         "Home",
@@ -63,12 +81,21 @@ SPELLED_OUT = {
         "Rectifications",
         "Incident figures",
         "Division",
+        "Disputes",
+        "Mediation bodies",
+        "Dispute figures",
         "Import",
         "Text messages",
     ],
     "auditor": ["Home", "Audit log"],
     "security_admin": ["Home", "Accounts"],
-    "system_admin": ["Home", "Bureaus and stations", "Settings", "Incident categories"],
+    "system_admin": [
+        "Home",
+        "Bureaus and stations",
+        "Settings",
+        "Incident categories",
+        "Choice lists",
+    ],
 }
 
 NAV = re.compile(r'<nav class="main"[^>]*>(.*?)</nav>', re.S)
