@@ -41,7 +41,7 @@ from jingwang.disputes.forms import (
 from jingwang.disputes.models import Agreement, Dispute, DisputeSettings, Session, Tier
 from jingwang.territory.models import Grid
 from jingwang.territory.queries import grids_visible_to
-from jingwang.territory.views import chosen_station
+from jingwang.territory.views import chosen_station, grid_options
 
 PAGE_SIZE = 50
 TIMELINE = 200  # events shown on a dispute's page
@@ -150,16 +150,7 @@ def dispute_list(request: HttpRequest) -> HttpResponse:
         "statuses": Dispute.Status.choices,
         "tiers": Tier.choices,
         "categories": queries.categories_for(station) if station else [],
-        "grids": (
-            # Districts, sectors and blocks: a grid's filter takes the grids below it.
-            grids_visible_to(request.user)
-            .filter(station=station)
-            .filter(~Q(level="cluster") | Q(id=chosen["grid_id"] or 0))
-            .only("id", "code", "name", "level")
-            .order_by("code")
-            if station
-            else []
-        ),
+        "grid_options": grid_options(request.user, station, chosen["grid_id"]),
         "can_record": has_perm(request.user, Perm.DISPUTES_RECORD),
         "query": request.GET.urlencode(),
     }

@@ -27,7 +27,7 @@ from jingwang.disputes.figures import Figures, Period, PeriodError, Row
 from jingwang.disputes.models import Tier
 from jingwang.disputes.queries import categories_for, disputes_visible_to
 from jingwang.territory.queries import grids_visible_to
-from jingwang.territory.views import chosen_station
+from jingwang.territory.views import chosen_station, grid_options
 
 TABLES = ("summary", "groups", "months")
 
@@ -87,18 +87,13 @@ def _context(request: HttpRequest) -> tuple[dict[str, Any], Figures | None]:
         "tier": text_param(request.GET, "tier", max_length=5),
         "category": text_param(request.GET, "category", max_length=20),
         "tiers": Tier.choices,
-        "grids": [],
+        "grid_options": "",
         "categories": [],
     }
     if station is None:
         return context, None
-    context["grids"] = (
-        grids_visible_to(request.user)
-        .filter(station=station)
-        .exclude(level="cluster")
-        .order_by("code")
-        .only("id", "code", "name", "level")
-    )
+    grid = context.get("grid")
+    context["grid_options"] = grid_options(request.user, station, grid.id if grid else None)
     context["categories"] = categories_for(station)
     if errors:
         return context, None

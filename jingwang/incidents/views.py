@@ -40,7 +40,7 @@ from jingwang.incidents.queries import (
 )
 from jingwang.territory.models import Grid
 from jingwang.territory.queries import access_config_bureau, config_bureaus, grids_visible_to
-from jingwang.territory.views import chosen_station
+from jingwang.territory.views import chosen_station, grid_options
 
 PAGE_SIZE = 50
 TIMELINE = 200  # events shown on an incident's page
@@ -131,17 +131,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "statuses": Incident.Status.choices,
         "category_options": _category_options(station.bureau_id) if station else [],
-        "grids": (
-            # Districts, sectors and blocks: a grid's filter takes the grids below it, and a
-            # list of every cluster (thousands in a county) is no choice on a phone.
-            grids_visible_to(request.user)
-            .filter(station=station)
-            .filter(~Q(level="cluster") | Q(id=chosen["grid_id"] or 0))
-            .only("id", "code", "name", "level")
-            .order_by("code")
-            if station
-            else []
-        ),
+        "grid_options": grid_options(request.user, station, chosen["grid_id"]),
         "officers": officers_of(request.user, station) if station else [],
         "can_record": has_perm(request.user, Perm.INCIDENTS_RECORD),
         "query": request.GET.urlencode(),
