@@ -169,8 +169,7 @@ def build_disputes(count: int, years: int, seed: int) -> None:
         rows["dispute"].append(tuple(values[c] for c in d_fields))
         for order, role in enumerate(("applicant", "respondent")):
             rows["party"].append(
-                (i + 1, "person", role, f"当事人{i}-{order}", None, uuid.uuid4(), order)
-                + ("",) * 7
+                (i + 1, "person", role, f"当事人{i}-{order}", None, uuid.uuid4(), order) + ("",) * 7
             )
         rows["tier"].append((i + 1, "triage", None, int(tiers[i]), "[]", "", at, None))
         if status != "open":
@@ -201,9 +200,22 @@ def build_disputes(count: int, years: int, seed: int) -> None:
         (Dispute, d_fields, "dispute"),
         (
             Party,
-            ["dispute_id", "kind", "role", "name", "age", "pii_uid", "order", "guardian_name",
-             "id_number_encrypted", "id_number_hash", "phone_encrypted", "phone_hash",
-             "guardian_phone_encrypted", "guardian_phone_hash"],  # fmt: skip
+            [
+                "dispute_id",
+                "kind",
+                "role",
+                "name",
+                "age",
+                "pii_uid",
+                "order",
+                "guardian_name",
+                "id_number_encrypted",
+                "id_number_hash",
+                "phone_encrypted",
+                "phone_hash",
+                "guardian_phone_encrypted",
+                "guardian_phone_hash",
+            ],  # fmt: skip
             "party",
         ),
         (
