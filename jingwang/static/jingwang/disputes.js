@@ -1,7 +1,6 @@
 // The dispute form: "Add a party" shows the next spare party row (on the page from the start,
-// so the draft keeps it), then copies the blank row; "Use my location" fills longitude and
-// latitude from the phone (WGS-84). Without this script the form still works with its first
-// rows and typed coordinates.
+// so the draft keeps it), then copies the blank row. Without this script the form still works
+// with its first rows. ("Use my location" is site.js's, for every form.)
 (function () {
   "use strict";
   var form = document.getElementById("dispute-form");
@@ -65,37 +64,4 @@
       }
     });
   }
-
-  // "Use my location"
-  var button = document.getElementById("use-location");
-  if (!button || !navigator.geolocation) {
-    return;
-  }
-  button.hidden = false;
-  var label = button.textContent;
-  function set(name, value) {
-    var field = form.elements.namedItem(name);
-    if (field) {
-      field.value = value;
-      changed(field);
-    }
-  }
-  button.addEventListener("click", function () {
-    button.disabled = true;
-    button.textContent = button.getAttribute("data-locating");
-    navigator.geolocation.getCurrentPosition(
-      function (position) {
-        set("lon", position.coords.longitude.toFixed(6));
-        set("lat", position.coords.latitude.toFixed(6));
-        set("coords", "wgs84");
-        button.disabled = false;
-        button.textContent = label;
-      },
-      function () {
-        button.disabled = false;
-        button.textContent = button.getAttribute("data-failed");
-      },
-      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
-    );
-  });
 })();
