@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -87,3 +88,17 @@ def text_param(data: Mapping[str, Any], name: str, *, max_length: int = 100) -> 
     """Free text (a search box), stripped and cut to a sane length."""
     raw = data.get(name)
     return raw.strip()[:max_length] if isinstance(raw, str) else ""
+
+
+def date_param(data: Mapping[str, Any], name: str) -> date | None:
+    """A day as YYYY-MM-DD (a list's "from" and "to"); empty is None, anything else that does not
+    parse is ``BadParameter``."""
+    raw = text_param(data, name, max_length=20)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(
+            name, _("“%(name)s” must be a date such as 2026-03-05.") % {"name": name}
+        ) from None

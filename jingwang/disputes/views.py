@@ -22,7 +22,7 @@ from jingwang.accounts.scope import require
 from jingwang.audit.queries import timeline
 from jingwang.core import drafts
 from jingwang.core.config import settings_for
-from jingwang.core.params import BadParameter, choice_param, int_param, text_param
+from jingwang.core.params import choice_param, date_param, int_param, text_param
 from jingwang.disputes import actions, queries, rules
 from jingwang.disputes.forms import (
     AgreementForm,
@@ -51,18 +51,6 @@ TIMELINE = 200  # events shown on a dispute's page
 # The list, its filters and its export
 
 
-def _day(request: HttpRequest, name: str) -> date | None:
-    raw = text_param(request.GET, name, max_length=20)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadParameter(
-            name, _("“%(name)s” must be a date such as 2026-03-05.") % {"name": name}
-        ) from None
-
-
 def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -88,7 +76,7 @@ def filtered(request: HttpRequest) -> tuple[QuerySet[Dispute], dict[str, Any]]:
         grid = grids_visible_to(request.user).filter(id=grid_id).first()
         rows = rows.filter(grid_id__in=Grid.with_descendants({grid.id})) if grid else rows.none()
         chosen["grid"] = grid
-    start, end = _day(request, "from"), _day(request, "to")
+    start, end = date_param(request.GET, "from"), date_param(request.GET, "to")
     if start:
         rows = rows.filter(registered_at__gte=_midnight(start))
     if end:

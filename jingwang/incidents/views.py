@@ -20,7 +20,7 @@ from jingwang.accounts.roles import Perm, has_perm
 from jingwang.accounts.scope import require
 from jingwang.audit.queries import timeline
 from jingwang.core import drafts
-from jingwang.core.params import BadParameter, choice_param, int_param, text_param
+from jingwang.core.params import choice_param, date_param, int_param, text_param
 from jingwang.incidents import actions, categories
 from jingwang.incidents.forms import (
     CategoryForm,
@@ -50,18 +50,6 @@ TIMELINE = 200  # events shown on an incident's page
 # The list, its filters and its export
 
 
-def _day(request: HttpRequest, name: str) -> date | None:
-    raw = text_param(request.GET, name, max_length=20)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadParameter(
-            name, _("“%(name)s” must be a date such as 2026-03-05.") % {"name": name}
-        ) from None
-
-
 def filtered(request: HttpRequest) -> tuple[QuerySet[Incident], dict[str, Any]]:
     """The incidents the reader may see, narrowed by the list's filters (also the export's)."""
     station, stations = chosen_station(request, perm=Perm.INCIDENTS_VIEW)
@@ -83,7 +71,7 @@ def filtered(request: HttpRequest) -> tuple[QuerySet[Incident], dict[str, Any]]:
     officer = int_param(request.GET, "officer", minimum=1)
     if officer:
         rows = rows.filter(officer_id=officer)
-    start, end = _day(request, "from"), _day(request, "to")
+    start, end = date_param(request.GET, "from"), date_param(request.GET, "to")
     if start:
         rows = rows.filter(received_at__gte=timezone.make_aware(datetime.combine(start, time.min)))
     if end:
