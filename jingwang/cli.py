@@ -6,6 +6,9 @@ jingwang import-territory FILE --station CODE --kind community|base-unit [--crs 
                                                   (FILE: .geojson, .json, .csv or .xlsx)
 jingwang import-incidents FILE --station CODE [--crs gcj02] [--sheet NAME]
                                                   the 110 system's daily export (.csv, .xlsx)
+jingwang divide --station CODE [--redivide] [--tolerance M] [--seconds S] [--policy FILE] [--seed N]
+                                                  propose a grid division (docs/division.md)
+jingwang complexity [--station CODE]              recompute base units' complexity from records
 jingwang audit verify | seal                      check the audit chain | seal a checkpoint
 jingwang jobs                                     run the job consumer alone (beside serve --no-jobs)
 jingwang otp-code USERNAME                        the current second-factor code of a demo account

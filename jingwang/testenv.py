@@ -12,5 +12,7 @@ os.environ.setdefault("JINGWANG_JOBS_IMMEDIATE", "1")
 
 
 @pytest.fixture(autouse=True)
-def _audit_seals_of_this_test(tmp_path: Any, settings: Any) -> None:
-    settings.AUDIT_SEAL_FILE = tmp_path / "audit-seals.log"
+def _audit_seals_of_this_test(request: Any, tmp_path: Any) -> None:
+    # Django-free packages (jingwang/lib) may be tested without pytest-django (-p no:django).
+    if request.config.pluginmanager.has_plugin("django"):
+        request.getfixturevalue("settings").AUDIT_SEAL_FILE = tmp_path / "audit-seals.log"

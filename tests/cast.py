@@ -5,12 +5,16 @@ station XX of the same bureau, whose officer and chief must see nothing of TC.
 
     TC-D1 ─ TC-D1-S1 ─┬─ TC-D1-S1-B1 ─ C1, C2     (grid A: the grid worker's)
                       └─ TC-D1-S1-B2 ─ C1, C2
+
+The cast is built once per test process and copied into each test (``world``); rows a test
+needs before it starts can be made once and copied the same way (``prepared``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import shapely
@@ -120,6 +124,19 @@ def _fast_hashing(settings: Any) -> None:
 
 @pytest.fixture
 def world(db: Any) -> World:
+    """The cast, built once per test process and copied into each test's database.
+
+    The first test to ask for it builds it (``build_world``); its rows are then inserted as they
+    were into each later test's transaction (rolled back with the test, as any row), and its
+    Python objects deep-copied, as ``TestCase.setUpTestData`` does. A test that changed a
+    setting the rows depend on (a hasher, a key), or made rows of its own first whose ids the
+    copy would take, gets a world built afresh.
+    """
+    return _WORLDS.get()
+
+
+def build_world() -> World:
+    """The cast, made row by row (see ``world``)."""
     bureau = Bureau.objects.create(code="ST", name="三台县公安局")
     station = Station.objects.create(bureau=bureau, code="TC", name="潼川派出所")
     other = Station.objects.create(bureau=bureau, code="XX", name="其他派出所")
@@ -223,6 +240,233 @@ def world(db: Any) -> World:
         users,
         people,
     )
+
+
+class _Copies:
+    """Worlds built once per test process, with the rows they made, by the settings in force."""
+
+    # Settings the cast's rows do not depend on, that tests set to a file or server of their own.
+    IGNORED_SUFFIXES = ("_FILE", "_URL")
+
+    def __init__(self) -> None:
+        self.built: dict[tuple[Any, ...], tuple[World, list[tuple[Any, list[Any]]]] | None] = {}
+
+    def key(self) -> tuple[Any, ...]:
+        from django.conf import settings
+        from django.db import connection
+
+        from jingwang.lib import pii
+
+        names = [n for n in dir(settings) if n.isupper() and not n.endswith(self.IGNORED_SUFFIXES)]
+        return (
+            connection.vendor,
+            connection.settings_dict["NAME"],
+            repr(sorted(pii._keys.items())),  # the personal-data keys in force
+            tuple((n, repr(getattr(settings, n))) for n in sorted(names)),
+        )
+
+    def get(self) -> World:
+        import copy
+
+        from django.db import IntegrityError, transaction
+
+        key = self.key()
+        if key not in self.built:
+            before = _all_rows()
+            world = build_world()
+            self.built[key] = _made_rows(before, _all_rows(), copy.deepcopy(world))
+            return world
+        found = self.built[key]
+        if found is None:
+            return build_world()
+        template, rows = found
+        try:
+            with transaction.atomic():
+                _insert(rows)
+        except IntegrityError:  # ids the test's own rows already hold: build it row by row
+            return build_world()
+        return copy.deepcopy(template)
+
+
+def _models() -> list[Any]:
+    from django.apps import apps
+
+    return [
+        m
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.managed and not m._meta.proxy
+    ]
+
+
+def _all_rows() -> dict[Any, dict[Any, Any]]:
+    """Every row of every table, by model and primary key."""
+    return {m: {row.pk: row for row in m._base_manager.order_by()} for m in _models()}
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    return tuple(getattr(row, f.attname) for f in row._meta.concrete_fields)
+
+
+def _made_rows(
+    before: dict[Any, dict[Any, Any]], after: dict[Any, dict[Any, Any]], world: World
+) -> tuple[World, list[tuple[Any, list[Any]]]] | None:
+    """The rows building ``world`` added, or None when a copy of them would not be the same
+    world: it changed or removed rows, or its rows point at rows it did not make."""
+    made: dict[Any, dict[Any, Any]] = {}
+    for model, rows in after.items():
+        old = before[model]
+        if any(pk not in rows or _values(rows[pk]) != _values(row) for pk, row in old.items()):
+            return None
+        new = {pk: row for pk, row in rows.items() if pk not in old}
+        if new:
+            made[model] = new
+    for model, rows in made.items():
+        for f in model._meta.concrete_fields:
+            if not f.is_relation or not f.many_to_one and not f.one_to_one:
+                continue
+            target = f.remote_field.model._meta.concrete_model
+            if f.target_field != target._meta.pk:
+                return None
+            known = made.get(target, {})
+            if any(getattr(r, f.attname) not in (None, *known) for r in rows.values()):
+                return None
+    return world, [(model, list(rows.values())) for model, rows in made.items()]
+
+
+def _insert(rows: list[tuple[Any, list[Any]]]) -> None:
+    """Insert the rows as they were read (ids included), then move the id sequences past them
+    (PostgreSQL; SQLite's follow by themselves)."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    for model, objs in rows:
+        fields = model._meta.local_concrete_fields
+        for start in range(0, len(objs), 100):
+            model._base_manager._insert(objs[start : start + 100], fields=fields, raw=True)
+    statements = connection.ops.sequence_reset_sql(no_style(), [model for model, _ in rows])
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+
+
+_WORLDS = _Copies()
+
+
+T = TypeVar("T")
+# A table's rows as the database stores them, by primary key.
+Rows = dict[Any, tuple[Any, ...]]
+
+
+def prepared(name: str, build: Callable[[], T]) -> T:
+    """``build()``: rows a test needs before it starts (a dispute on its track, an agreement),
+    made through the actions once per test process and then copied.
+
+    The first time, ``build`` runs and what it changed in the database is kept, with the state
+    it started from and (deep-copied) what it returned. A later call with the same ``name``
+    that finds the database in exactly that state (every row of every table) makes the same
+    changes row by row and returns a copy; from any other state, ``build`` runs again. So the
+    copy is what ``build`` would have made, ids and audit events included.
+    """
+    import copy
+
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    key = (_WORLDS.key(), timezone.localdate(), name)  # "due today" is of the day it was made
+    before = _state()
+    kept = _PREPARED.setdefault(key, [])
+    for state, changes, made in kept:
+        if state == before:
+            try:
+                with transaction.atomic():
+                    _apply(changes)
+            except IntegrityError:
+                break
+            return copy.deepcopy(made)
+    result = build()
+    if len(kept) < 4:
+        after = _state()
+        changes = {
+            table: ([pk for pk in rows if pk not in after[table]], _changed(rows, after[table]))
+            for table, rows in before.items()
+            if after[table] != rows
+        }
+        kept.append((before, changes, copy.deepcopy(result)))
+    return result
+
+
+_PREPARED: dict[tuple[Any, ...], list[tuple[Any, Any, Any]]] = {}
+_TABLES: dict[str, list[tuple[Any, list[str], str]]] = {}
+
+
+def _tables() -> list[tuple[Any, list[str], str]]:
+    """(model, columns with the primary key first, the query of all its rows) of each table."""
+    from django.db import connection
+
+    if connection.vendor not in _TABLES:
+        quote = connection.ops.quote_name
+        found = []
+        for model in _models():
+            pk = model._meta.pk.column
+            columns = [pk] + [f.column for f in model._meta.concrete_fields if f.column != pk]
+            names = ", ".join(quote(c) for c in columns)
+            sql = f"SELECT {names} FROM {quote(model._meta.db_table)} ORDER BY {quote(pk)}"
+            found.append((model, columns, sql))
+        _TABLES[connection.vendor] = found
+    return _TABLES[connection.vendor]
+
+
+def _state() -> dict[str, Rows]:
+    from django.db import connection
+
+    state = {}
+    with connection.cursor() as cursor:
+        for model, _columns, sql in _tables():
+            cursor.execute(sql)
+            state[model._meta.db_table] = {row[0]: tuple(row) for row in cursor.fetchall()}
+    return state
+
+
+def _changed(before: Rows, after: Rows) -> list[tuple[Any, ...]]:
+    return [row for pk, row in after.items() if before.get(pk) != row]
+
+
+def _apply(changes: dict[str, tuple[list[Any], list[tuple[Any, ...]]]]) -> None:
+    """Delete, update and insert rows as ``prepared`` recorded them."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    inserted = []
+    with connection.cursor() as cursor:
+        for model, columns, _sql in _tables():
+            table = model._meta.db_table
+            if table not in changes:
+                continue
+            deleted, rows = changes[table]
+            pk = quote(columns[0])
+            for key in deleted:
+                cursor.execute(f"DELETE FROM {quote(table)} WHERE {pk} = %s", [key])
+            cursor.execute(f"SELECT {pk} FROM {quote(table)}")
+            present = {row[0] for row in cursor.fetchall()}
+            names = ", ".join(quote(c) for c in columns)
+            marks = ", ".join(["%s"] * len(columns))
+            sets = ", ".join(f"{quote(c)} = %s" for c in columns[1:])
+            for row in rows:
+                if row[0] in present:
+                    cursor.execute(
+                        f"UPDATE {quote(table)} SET {sets} WHERE {pk} = %s",
+                        [
+                            *row[1:],
+                            row[0],
+                        ],
+                    )
+                else:
+                    cursor.execute(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", row)
+                    inserted.append(model)
+        for sql in connection.ops.sequence_reset_sql(no_style(), list(set(inserted))):
+            cursor.execute(sql)
 
 
 SIZE = 0.002  # degrees: a base unit is a square of about 200 m
