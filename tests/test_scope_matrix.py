@@ -9,6 +9,13 @@ read it and, for a write, who may make it and with what valid body. Then:
   answers 404, changes nothing in the database, and leaves an audit event with outcome
   ``denied``; the same write by someone who may goes through (so the body is a real one and
   "nothing changed" means something).
+
+Rows a route needs (a dispute, an agreement, a proposal) are made by the ``_dispute``-style
+builders below, once per test and through the actions. A builder that does real work wraps it
+in ``prepared("name", build)`` (tests/cast.py): built by the first test that needs it, then
+copied row by row into each later test that asks from the same database state (else built
+again), so a new row can reuse the builders at no cost. ``snapshot()`` reads every table with
+queries compiled once (``_snapshot_queries``).
 """
 
 from __future__ import annotations
@@ -21,10 +28,11 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from jingwang.audit.models import AuditEvent
-from tests.cast import PASSWORD, ROLES, World, make_units
+from tests.cast import PASSWORD, ROLES, World, make_units, prepared
 
 EVERYONE = set(ROLES)
 FIELD_ROLES = {
@@ -123,8 +131,13 @@ def _proposal(world: World) -> int:
     from jingwang.territory.actions import propose_division
 
     if not hasattr(world, "proposal"):
-        make_units(world)
-        world.proposal = propose_division(world.users["chief"], world.station)  # type: ignore[attr-defined]
+
+        def build() -> Any:
+            make_units(world)
+            return propose_division(world.users["chief"], world.station)
+
+        world.proposal = prepared("proposal", build)  # type: ignore[attr-defined]
+        world.community.refresh_from_db()  # make_units reshapes it
     return int(world.proposal.id)  # type: ignore[attr-defined]
 
 
@@ -182,7 +195,10 @@ def _incident(world: World, key: str = "a", **fields: Any) -> int:
             "lon": 105.002,
             "lat": 31.005,
         }
-        made[key] = record_incident(world.users["officer"], world.station, **(values | fields))
+        made[key] = prepared(  # the same fields for the same key
+            f"incident {key}",
+            lambda: record_incident(world.users["officer"], world.station, **(values | fields)),
+        )
     return int(made[key].id)
 
 
@@ -229,7 +245,7 @@ def _callback(world: World) -> int:
     from jingwang.incidents.tests.callback_helpers import due_callback
 
     if not hasattr(world, "callback"):
-        world.callback = due_callback(world)  # type: ignore[attr-defined]
+        world.callback = prepared("callback", lambda: due_callback(world))  # type: ignore[attr-defined]
     return int(world.callback.pk)  # type: ignore[attr-defined]
 
 
@@ -239,9 +255,13 @@ def _rectification(world: World) -> int:
     from jingwang.incidents.tests.callback_helpers import open_rectification
 
     if not hasattr(world, "rectification"):
-        made = open_rectification(world)
-        Rectification.objects.filter(pk=made.pk).update(findings="查明", actions_taken="整改")
-        world.rectification = made  # type: ignore[attr-defined]
+
+        def build() -> Rectification:
+            made = open_rectification(world)
+            Rectification.objects.filter(pk=made.pk).update(findings="查明", actions_taken="整改")
+            return made
+
+        world.rectification = prepared("rectification", build)  # type: ignore[attr-defined]
     return int(world.rectification.pk)  # type: ignore[attr-defined]
 
 
@@ -262,7 +282,7 @@ def _dispute(world: World) -> int:
     from jingwang.disputes.tests.helpers import make_dispute
 
     if not hasattr(world, "dispute"):
-        world.dispute = make_dispute(world)  # type: ignore[attr-defined]
+        world.dispute = prepared("dispute", lambda: make_dispute(world))  # type: ignore[attr-defined]
     return int(world.dispute.pk)  # type: ignore[attr-defined]
 
 
@@ -272,11 +292,16 @@ def _called(world: World) -> int:
     from jingwang.disputes.tests.helpers import IN_BLOCK_B, make_dispute, mediation_member
 
     if not hasattr(world, "called"):
-        dispute = make_dispute(world, people_involved=6, lon=IN_BLOCK_B[0], lat=IN_BLOCK_B[1])
-        actions.call_member(world.users["chief"], dispute, mediation_member(world).member)
-        dispute.refresh_from_db()
-        actions.choose_track(world.users["chief"], dispute, version=dispute.version, track="people")
-        world.called = dispute  # type: ignore[attr-defined]
+
+        def build() -> Any:
+            dispute = make_dispute(world, people_involved=6, lon=IN_BLOCK_B[0], lat=IN_BLOCK_B[1])
+            actions.call_member(world.users["chief"], dispute, mediation_member(world).member)
+            dispute.refresh_from_db()
+            chief = world.users["chief"]
+            actions.choose_track(chief, dispute, version=dispute.version, track="people")
+            return dispute
+
+        world.called = prepared("called", build)  # type: ignore[attr-defined]
     return int(world.called.pk)  # type: ignore[attr-defined]
 
 
@@ -302,8 +327,11 @@ def _on_track(world: World) -> int:
 
     dispute = Dispute.objects.get(pk=_dispute(world))
     if not dispute.track:
-        actions.choose_track(
-            world.users["officer"], dispute, version=dispute.version, track="people"
+        prepared(
+            "on track",
+            lambda: actions.choose_track(
+                world.users["officer"], dispute, version=dispute.version, track="people"
+            ),
         )
     return dispute.pk
 
@@ -320,28 +348,32 @@ def _agreed(world: World) -> int:
 
     if not hasattr(world, "agreement"):
         dispute = Dispute.objects.get(pk=_on_track(world))
-        officer = world.users["officer"]
-        actions.record_session(
-            officer,
-            dispute,
-            version=dispute.version,
-            held_at=timezone.now() - timedelta(hours=2),
-            result="agreed",
-        )
-        dispute.refresh_from_db()
-        today = timezone.localdate()
-        world.agreement = actions.record_agreement(  # type: ignore[attr-defined]
-            officer,
-            dispute,
-            version=dispute.version,
-            form="written",
-            facts="漏水",
-            terms="修好水管",
-            performance="自行维修",
-            perform_by=today + timedelta(days=7),
-            signed_on=today,
-            signatories=["刘大爷", "楼下住户"],
-        )
+
+        def build() -> Any:
+            officer = world.users["officer"]
+            actions.record_session(
+                officer,
+                dispute,
+                version=dispute.version,
+                held_at=timezone.now() - timedelta(hours=2),
+                result="agreed",
+            )
+            dispute.refresh_from_db()
+            today = timezone.localdate()
+            return actions.record_agreement(
+                officer,
+                dispute,
+                version=dispute.version,
+                form="written",
+                facts="漏水",
+                terms="修好水管",
+                performance="自行维修",
+                perform_by=today + timedelta(days=7),
+                signed_on=today,
+                signatories=["刘大爷", "楼下住户"],
+            )
+
+        world.agreement = prepared("agreement", build)  # type: ignore[attr-defined]
     return int(world.agreement.pk)  # type: ignore[attr-defined]
 
 
@@ -392,11 +424,27 @@ def _member(world: World) -> tuple[int, int]:
     from jingwang.disputes.actions import add_member, ensure_bodies
 
     if not hasattr(world, "member"):
-        body = ensure_bodies(world.station)[0]
-        world.member = add_member(  # type: ignore[attr-defined]
-            world.users["chief"], body, world.people["mediator"], role="mediator"
-        )
+
+        def build() -> Any:
+            body = ensure_bodies(world.station)[0]
+            return add_member(world.users["chief"], body, world.people["mediator"], role="mediator")
+
+        world.member = prepared("member", build)  # type: ignore[attr-defined]
     return world.member.body_id, world.member.pk  # type: ignore[attr-defined]
+
+
+def _unit(world: World) -> int:
+    """A base unit of TC (the cast's 12 × 6 units, made once per test)."""
+    if not hasattr(world, "units"):
+        world.units = prepared("units", lambda: make_units(world))  # type: ignore[attr-defined]
+        world.community.refresh_from_db()  # make_units reshapes it
+    return int(world.units[0].id)  # type: ignore[attr-defined]
+
+
+def _complexity_records(world: World) -> int:
+    """TC's base units and an incident inside unit U0000, so that recomputing moves a score."""
+    _unit(world)
+    return _incident(world, "in-unit", lon=105.001, lat=31.001)
 
 
 def _with(url: str, *_made: Any) -> str:
@@ -487,6 +535,15 @@ PAGES: dict[str, Route] = {
         write=Write(TC_MANAGERS, _community_file),
     ),
     "territory:divisions": Route(lambda w: "/territory/divisions/?station=TC", get=TC_MANAGERS),
+    # Station-wide rows: the grid worker and the volunteer see the list, empty.
+    "territory:units": Route(
+        lambda w: "/territory/units/?station=TC", get=TC | {"grid_worker", "volunteer"}
+    ),
+    "territory:unit": Route(lambda w: f"/territory/units/{_unit(w)}/", get=TC),
+    "territory:recompute_complexity": Route(
+        lambda w: _with("/territory/divisions/complexity/", _complexity_records(w)),
+        write=Write(TC_MANAGERS, lambda w: {"station": "TC"}),
+    ),
     "territory:division": Route(lambda w: f"/territory/divisions/{_proposal(w)}/", get=TC_MANAGERS),
     "territory:division_move": Route(
         lambda w: f"/territory/divisions/{_proposal(w)}/move/", write=Write(TC_MANAGERS, _move)
@@ -1046,18 +1103,35 @@ VOLATILE_FIELDS = {"last_login", "last_used_at"}
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table that holds case or account data."""
+    """Every row of every table that holds case or account data (as the database stores it)."""
     state: dict[str, list[tuple[Any, ...]]] = {}
-    for model in apps.get_models():
-        label = model._meta.label_lower
-        if label in VOLATILE or model._meta.proxy:
-            continue
-        fields = [
-            f.attname for f in model._meta.concrete_fields if f.attname not in VOLATILE_FIELDS
-        ]
-        rows = model._default_manager.order_by("pk").values_list(*fields)
-        state[label] = [tuple(row) for row in rows]
+    with connection.cursor() as cursor:
+        for label, (sql, params) in _snapshot_queries(connection.vendor).items():
+            cursor.execute(sql, params)
+            state[label] = [tuple(row) for row in cursor.fetchall()]
     return state
+
+
+_SNAPSHOT_QUERIES: dict[str, dict[str, tuple[str, tuple[Any, ...]]]] = {}
+
+
+def _snapshot_queries(vendor: str) -> dict[str, tuple[str, tuple[Any, ...]]]:
+    """The query of each table ``snapshot`` reads, compiled once (compiling ~70 queries took
+    more time than running them, twice a write test)."""
+    if vendor not in _SNAPSHOT_QUERIES:
+        queries: dict[str, tuple[str, tuple[Any, ...]]] = {}
+        for model in apps.get_models():
+            label = model._meta.label_lower
+            if label in VOLATILE or model._meta.proxy:
+                continue
+            fields = [
+                f.attname for f in model._meta.concrete_fields if f.attname not in VOLATILE_FIELDS
+            ]
+            rows = model._default_manager.order_by("pk").values_list(*fields)
+            sql, params = rows.query.get_compiler(connection.alias).as_sql()
+            queries[label] = (sql, tuple(params))
+        _SNAPSHOT_QUERIES[vendor] = queries
+    return _SNAPSHOT_QUERIES[vendor]
 
 
 def _send(world: World, role: str, url: str, write: Write) -> Any:

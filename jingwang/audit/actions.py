@@ -22,6 +22,7 @@ from jingwang.audit import chain, seals, vocabulary
 from jingwang.audit.context import client_ip
 from jingwang.audit.models import GENESIS, AuditEvent, ChainHead
 from jingwang.audit.seals import Checkpoint
+from jingwang.core import bulk
 
 
 class ChainHeadTampered(RuntimeError):
@@ -243,7 +244,7 @@ def record_many(
     with transaction.atomic(using=connection.alias, savepoint=False):
         head = _locked_head(key, connection)
         _chain(head, events, key)
-        AuditEvent.objects.bulk_create(events, batch_size=500)
+        bulk.create(AuditEvent, events)  # one statement, whatever the number of events
         _move(head)
     return events
 

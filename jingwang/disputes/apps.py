@@ -35,10 +35,11 @@ class DisputesConfig(AppConfig):
     def ready(self) -> None:
         from jingwang.audit.vocabulary import register_actions
         from jingwang.disputes.models import Dispute, Party
-        from jingwang.territory import placement
+        from jingwang.territory import complexity, placement
 
         register_actions(ACTIONS)
         placement.follow(Dispute, "disputes.disputes")
+        complexity.register_source("disputes", complexity.placed_points(Dispute, "registered_at"))
 
         from jingwang.core.personal import register_scope
         from jingwang.disputes.queries import disputes_visible_to, parties_visible_to

@@ -50,9 +50,10 @@ class IncidentsConfig(AppConfig):
     def ready_record(self) -> None:
         """Recording and working incidents: placement, personal data, map layer, menu, config."""
         from jingwang.incidents.models import Incident
-        from jingwang.territory import placement
+        from jingwang.territory import complexity, placement
 
         placement.follow(Incident, "incidents.incidents")
+        complexity.register_source("incidents", complexity.placed_points(Incident, "received_at"))
 
         from jingwang.accounts.roles import Perm
         from jingwang.core import config, menu

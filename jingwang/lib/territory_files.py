@@ -129,6 +129,7 @@ def schema(kind: str, communities: Collection[str] | None = None) -> Schema:
         fields.append(Choice("community_type", ("社区类型",), values=COMMUNITY_TYPE_VALUES))
     else:
         fields.append(Text("community", ("所属社区",), required=True))
+        fields.append(Integer("floating_population", ("流动人口",)))
         if communities is not None:
             check_row = _community_known(communities)
     return Schema(tuple(fields), Shape(types=GEOMETRY_TYPES[kind]), check_row)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from jingwang.accounts.models import User
 from jingwang.accounts.roles import BUREAU_ROLES, THREE_ADMINS, Role
 from jingwang.audit.actions import record, record_many
+from jingwang.core import bulk
 from jingwang.core.personal import personal_fields
 from jingwang.people.models import CommitteePost, GridAssignment, Person, Reassignment
 from jingwang.territory.lineage import KEEPS_GROUND, Lineage
@@ -275,7 +276,7 @@ def carry_assignments(
         grid.id: grid
         for grid in Grid.objects.filter(version=new).only("id", "code", "station_id", "level")
     }
-    GridAssignment.objects.filter(id__in=[a.id for a in open_ones]).update(ended_at=today)
+    GridAssignment.objects.filter(grid__version=old, ended_at__isnull=True).update(ended_at=today)
     carried: list[tuple[GridAssignment, GridAssignment, float]] = []
     review: list[tuple[GridAssignment, Reassignment]] = []
     for assignment in open_ones:
@@ -296,8 +297,8 @@ def carry_assignments(
                 version=new,
             )
             review.append((assignment, item))
-    GridAssignment.objects.bulk_create([moved for _old, moved, _score in carried])
-    Reassignment.objects.bulk_create([item for _old, item in review])
+    bulk.create(GridAssignment, [moved for _old, moved, _score in carried])
+    bulk.create(Reassignment, [item for _old, item in review])
     moves = {id(moved): (before, score) for before, moved, score in carried}
     record_many(
         actor,

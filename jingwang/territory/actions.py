@@ -25,14 +25,60 @@ class StaleProposal(PlanError):
     """The proposal changed since the page was opened."""
 
 
+# A fresh division ignores the current grids; a re-division keeps what works of them.
+MODES = ("fresh", "redivide")
+
+
 def propose_division(
-    actor: Any, station: Station, policy: division.Policy | None = None, seed: int = 0
+    actor: Any,
+    station: Station,
+    policy: division.Policy | None = None,
+    seed: int = 0,
+    mode: str = "fresh",
 ) -> DivisionProposal:
-    """Run the division engine over the station's base units and keep the plan for review."""
+    """Run the division engine over the station's base units and keep the plan for review.
+
+    ``mode`` "redivide" starts from the current grids (``division.redivide``) and also runs a
+    fresh division of the same data, so that the page can show both. Either way, when the
+    station has current grids, the proposal stores what it keeps of them: units, households,
+    people assigned to the grids and placed records (``planning.kept_figures``).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode: must be one of {', '.join(MODES)}")
     rows, units = planning.station_units(station)
     if not units:
         raise PlanError(_("This station has no base units with shapes: import them first."))
-    plan = division.divide(units, policy or division.Policy(), seed=seed)
+    policy = policy or division.Policy()
+    located = planning.locate_current(station, rows)
+    if located is not None and not located.clusters:
+        located = None
+    fresh: division.Plan | None = None
+    if mode == "redivide":
+        if located is None:
+            raise PlanError(
+                _(
+                    "This station has no current grids with all four levels holding its base "
+                    "units: run a fresh division."
+                )
+            )
+        plan = division.redivide(units, located.clusters, policy, seed=seed)
+        fresh = division.divide(units, policy, seed=seed)
+    else:
+        plan = division.divide(units, policy, seed=seed)
+    stored = planning.plan_to_json(
+        plan, planning.compare_current(station, rows, units, plan.policy, located=located), rows
+    )
+    stored["mode"] = mode
+    if located is not None:
+        followers = planning.followers_of(station, rows, located)
+        stored["records_since"] = followers.since
+        stored["kept"] = planning.kept_figures(units, located, followers, plan.assignment["block"])
+        if fresh is not None:
+            stored["fresh"] = {
+                "measures": fresh.measures["levels"]["block"],
+                "kept": planning.kept_figures(units, located, followers, fresh.assignment["block"]),
+                "violations": len(fresh.violations),
+            }
     with transaction.atomic():
         last = (
             DivisionProposal.objects.select_for_update()
@@ -45,18 +91,24 @@ def propose_division(
             number=(last.number + 1) if last else 1,
             seed=seed,
             policy=plan.policy.to_dict(),
-            plan=planning.plan_to_json(
-                plan, planning.compare_current(station, rows, units, plan.policy), rows
-            ),
+            plan=stored,
             created_by=getattr(actor, "username", "") or "system",
         )
-        record(
-            actor,
-            "propose_division",
-            proposal,
-            station_id=station.id,
-            detail={"seed": seed, "units": len(units), "measures": _summary(plan)},
-        )
+        detail: dict[str, Any] = {
+            "mode": mode,
+            "seed": seed,
+            "units": len(units),
+            "measures": _summary(plan),
+        }
+        if plan.data is not None:
+            detail["data"] = {
+                "looks_broken": plan.data.looks_broken,
+                "refused": [code for code, _reason in plan.data.refused],
+                "repaired": len(plan.data.repaired),
+            }
+        if stored.get("kept"):
+            detail["units_kept"] = stored["kept"]["units_kept"]
+        record(actor, "propose_division", proposal, station_id=station.id, detail=detail)
     return proposal
 
 
@@ -76,9 +128,17 @@ def move_base_unit(
                 _("This move is not possible: %(reason)s") % {"reason": error}
             ) from error
         old_block = plan.assignment["block"].get(unit_code)
-        current.plan = planning.plan_to_json(
+        stored = planning.plan_to_json(
             moved, current.plan.get("current"), rows, previous=current.plan
         )
+        if current.plan.get("kept"):  # what the moved plan keeps of the current grids
+            located = planning.locate_current(current.station, rows)
+            if located is not None and located.clusters:
+                followers = planning.followers_of(current.station, rows, located)
+                stored["kept"] = planning.kept_figures(
+                    units, located, followers, moved.assignment["block"]
+                )
+        current.plan = stored
         current.revision += 1
         current.save(update_fields=["plan", "revision"])
         record(
@@ -111,6 +171,21 @@ def apply_grid_plan(actor: Any, proposal: DivisionProposal, revision: int) -> Gr
         current = DivisionProposal.objects.select_for_update().get(pk=proposal.pk)
         _check_editable(current, revision)
         station = current.station
+        refused = (current.plan.get("data") or {}).get("refused") or []
+        if refused:
+            raise PlanError(
+                _(
+                    "This proposal cannot be applied: it leaves out base units that could not "
+                    "be used (%(units)s). Fix them in the territory import and run the division "
+                    "again."
+                )
+                % {
+                    "units": "; ".join(
+                        _("unit %(code)s: %(reason)s") % {"code": code, "reason": reason}
+                        for code, reason in refused
+                    )
+                }
+            )
         rows, units = planning.station_units(station)
         plan = planning.plan_from_json(current.plan, units)
         unassigned = sorted({u.code for u in units} - set(plan.assignment["cluster"]))

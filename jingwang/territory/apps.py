@@ -12,6 +12,7 @@ AUDIT_ACTIONS = {
     "rename_bureau": _("Renamed a bureau"),
     "create_station": _("Created a police station"),
     "rename_station": _("Renamed a police station"),
+    "recompute_complexity": _("Computed the complexity of base units from records"),
 }
 
 

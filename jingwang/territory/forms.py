@@ -23,6 +23,21 @@ class DivisionForm(forms.Form):
         max_value=2**31 - 1,
         help_text=_("The same seed gives the same proposal."),
     )
+    MODES = (
+        ("fresh", _("Fresh division")),
+        ("redivide", _("Re-division keeping the current grids")),
+    )
+    mode = forms.ChoiceField(
+        label=_("Kind of division"),
+        choices=MODES,
+        initial="fresh",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "A re-division moves as few base units as it can to bring every block back into "
+            "range and in one piece."
+        ),
+    )
     urban_households_min = forms.IntegerField(
         label=_("Urban block: fewest households"),
         min_value=1,
@@ -71,6 +86,74 @@ class DivisionForm(forms.Form):
         max_value=100,
         initial=DEFAULTS.district_sectors,
     )
+    # Left blank, these four take the engine's defaults (a form sent without them still works).
+    snap_tolerance_m = forms.FloatField(
+        label=_("Snapping tolerance (m)"),
+        min_value=0,
+        max_value=50,
+        initial=DEFAULTS.snap_tolerance_m,
+        required=False,
+        help_text=_(
+            "Base units whose borders run within this distance of each other count as "
+            "neighbours (0: only borders drawn exactly alike). Use the tolerance a proposal "
+            "suggests when the borders of the imported units do not match."
+        ),
+    )
+    search_seconds = forms.FloatField(
+        label=_("Search time budget (s)"),
+        min_value=0,
+        max_value=3600,
+        initial=DEFAULTS.search_seconds,
+        required=False,
+        help_text=_(
+            "More time tries more starting points; the same seed still gives the same proposal."
+        ),
+    )
+    keep_weight = forms.FloatField(
+        label=_("Re-division: cost of moving a base unit"),
+        min_value=0,
+        max_value=1000,
+        initial=DEFAULTS.keep_weight,
+        required=False,
+        help_text=_(
+            "0: units move as freely as in a fresh division; higher keeps more of the current grids."
+        ),
+    )
+    max_moved_units = forms.IntegerField(
+        label=_("Re-division: most base units moved"),
+        min_value=0,
+        initial=DEFAULTS.max_moved_units,
+        required=False,
+        help_text=_("Blank: no limit."),
+    )
+
+    # A blank optional field means the engine's default (max_moved_units: blank is no limit).
+    BLANK_IS_DEFAULT = ("snap_tolerance_m", "search_seconds", "keep_weight")
+    # Not policy fields.
+    RUN_FIELDS = ("seed", "mode")
+
+    def __init__(self, *args: Any, can_redivide: bool = False, **kwargs: Any) -> None:
+        """``can_redivide``: the station has current grids with all four levels."""
+        super().__init__(*args, **kwargs)
+        self.can_redivide = can_redivide
+        field = self.fields.get("mode")
+        if isinstance(field, forms.ChoiceField) and not can_redivide:
+            field.widget.choices = list(self.MODES[:1])
+            field.help_text = _(
+                "Re-division needs current grids with all four levels (district, sector, "
+                "block, cluster); this station has none, so only a fresh division is offered."
+            )
+
+    def clean_mode(self) -> str:
+        mode = self.cleaned_data.get("mode") or "fresh"
+        if mode == "redivide" and not self.can_redivide:
+            raise forms.ValidationError(
+                _(
+                    "This station has no current grids with all four levels (district, sector, "
+                    "block, cluster) to keep: run a fresh division."
+                )
+            )
+        return str(mode)
 
     RANGE_FIELDS = {
         "urban": ("urban_households_min", "urban_households_target", "urban_households_max"),
@@ -79,6 +162,9 @@ class DivisionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in self.BLANK_IS_DEFAULT:
+            if name in self.fields and data.get(name) is None and name not in self.errors:
+                data[name] = getattr(DEFAULTS, name)
         for low, target, high in self.RANGE_FIELDS.values():
             if all(data.get(name) is not None for name in (low, target, high)):
                 if data[high] < data[low]:
@@ -100,7 +186,9 @@ class DivisionForm(forms.Form):
         return data
 
     def policy(self) -> division.Policy:
-        values = {name: value for name, value in self.cleaned_data.items() if name != "seed"}
+        values = {
+            name: value for name, value in self.cleaned_data.items() if name not in self.RUN_FIELDS
+        }
         return division.Policy.from_dict({**DEFAULTS.to_dict(), **values})
 
     @staticmethod
@@ -111,9 +199,10 @@ class DivisionForm(forms.Form):
 
 class DivisionSettingsForm(DivisionForm):
     """A bureau's division defaults (the configuration section "division"): the division form
-    without its seed, with the same checks."""
+    without its seed and mode, with the same checks."""
 
     seed = None  # type: ignore[assignment]
+    mode = None  # type: ignore[assignment]
 
 
 class MoveForm(forms.Form):

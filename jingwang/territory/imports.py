@@ -85,7 +85,13 @@ def write(upload: Upload, table: Table) -> tuple[int, int]:
             updated.append(obj)
         obj.name, obj.kind = row.name, row.kind
         # A field left out of the file keeps its value (or the default on a new row).
-        for name in ("population", "households", "complexity", "community_type"):
+        for name in (
+            "population",
+            "households",
+            "complexity",
+            "community_type",
+            "floating_population",
+        ):
             value = row.values.get(name)
             if value is not None:
                 setattr(obj, name, value)
@@ -109,7 +115,10 @@ def write(upload: Upload, table: Table) -> tuple[int, int]:
         "area_km2",
         "map_geojson",
     ]
-    fields.append("community_type" if kind == files.COMMUNITY else "community")
+    if kind == files.COMMUNITY:
+        fields.append("community_type")
+    else:
+        fields += ["community", "floating_population"]
     model.objects.bulk_create(created, batch_size=BATCH)
     imports.update_many(model, updated, fields)
     return len(created), len(updated)

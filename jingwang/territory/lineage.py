@@ -23,6 +23,7 @@ from typing import Any
 
 import shapely
 
+from jingwang.core import bulk
 from jingwang.territory.models import Grid, GridLineage, GridVersion
 
 # A new grid "keeps the ground" of an old one when their shapes overlap this much (IoU): what
@@ -108,7 +109,7 @@ def write_lineage(old: GridVersion, new: GridVersion) -> Lineage:
         list(Grid.objects.filter(version=old).only(*fields)),
         list(Grid.objects.filter(version=new).only(*fields)),
     )
-    GridLineage.objects.bulk_create(rows, batch_size=1000)
+    bulk.create(GridLineage, rows)  # one INSERT, whatever the number of grids
     return Lineage(rows)
 
 

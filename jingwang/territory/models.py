@@ -141,6 +141,13 @@ class BaseUnit(Shaped):
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # People living there without being registered residents (流动人口); None: not known.
+    floating_population = models.PositiveIntegerField(
+        _("floating population"), null=True, blank=True
+    )
+    # What the last complexity computed from records used (territory.complexity): the counts,
+    # residents, floating population, period, weights and when; None: never computed.
+    complexity_inputs = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("base unit")
@@ -335,6 +342,21 @@ class DivisionSettings(BureauSettings):
     )
     district_sectors = models.FloatField(
         _("Sectors per district"), default=DIVISION_DEFAULTS.district_sectors
+    )
+    snap_tolerance_m = models.FloatField(
+        _("Snapping tolerance (m)"), default=DIVISION_DEFAULTS.snap_tolerance_m
+    )
+    search_seconds = models.FloatField(
+        _("Search time budget (s)"), default=DIVISION_DEFAULTS.search_seconds
+    )
+    keep_weight = models.FloatField(
+        _("Re-division: cost of moving a base unit"), default=DIVISION_DEFAULTS.keep_weight
+    )
+    max_moved_units = models.PositiveIntegerField(
+        _("Re-division: most base units moved"),
+        null=True,
+        blank=True,
+        default=DIVISION_DEFAULTS.max_moved_units,
     )
 
     class Meta:

@@ -213,8 +213,19 @@ def _successor(old_grid_id: Any, found: Lineage | None) -> int | None:
     return new
 
 
+# The models that follow the grids, by follower name (``follow``): what a division proposal
+# counts as the records that keep or change their block.
+_placed: dict[str, type[Placed]] = {}
+
+
+def placed_models() -> dict[str, type[Placed]]:
+    """Every model registered with ``follow``, by its follower name."""
+    return dict(_placed)
+
+
 def follow(model: type[Placed], name: str) -> None:
     """Re-place ``model``'s records whenever a station gets a new grid version."""
+    _placed[name] = model
 
     def follower(actor: Any, old: GridVersion, new: GridVersion, found: Lineage) -> dict[str, Any]:
         index.forget(new.station_id)
@@ -223,4 +234,4 @@ def follow(model: type[Placed], name: str) -> None:
     lineage.register(name, follower)
 
 
-__all__ = ["Placed", "follow", "place", "place_by_hand", "replace_station"]
+__all__ = ["Placed", "follow", "place", "place_by_hand", "placed_models", "replace_station"]

@@ -56,6 +56,13 @@ def base_units_visible_to(user: Any) -> QuerySet[BaseUnit]:
     return scope.visible(user, BaseUnit.objects.all(), perm=Perm.TERRITORY_VIEW)
 
 
+def access_base_unit(user: Any, unit_id: Any) -> BaseUnit:
+    """One base unit within scope; 404 alike for missing and not yours."""
+    return scope.access(
+        user, base_units_visible_to(user).select_related("station", "community"), unit_id
+    )
+
+
 def proposals_visible_to(user: Any) -> QuerySet[DivisionProposal]:
     return scope.visible(user, DivisionProposal.objects.all(), perm=Perm.TERRITORY_DIVIDE)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jingwang.territory import imports, views, views_admin
+from jingwang.territory import imports, views, views_admin, views_units
 
 app_name = "territory"
 urlpatterns = [
@@ -15,6 +15,10 @@ urlpatterns = [
     path("divisions/<int:proposal_id>/move/", views.division_move, name="division_move"),
     path("divisions/<int:proposal_id>/apply/", views.division_apply, name="division_apply"),
     path("divisions/<int:proposal_id>/discard/", views.division_discard, name="division_discard"),
+    # Base units and their complexity from records (views_units.py).
+    path("units/", views_units.units_view, name="units"),
+    path("units/<int:unit_id>/", views_units.unit_view, name="unit"),
+    path("divisions/complexity/", views_units.recompute_view, name="recompute_complexity"),
     # The system admin's: bureaus and stations (views_admin.py).
     path("bureaus/", views_admin.bureaus_view, name="bureaus"),
     path("bureaus/<int:bureau_id>/", views_admin.bureau_view, name="bureau"),

@@ -316,6 +316,16 @@ VIOLATIONS = {
 }
 
 
+# What the checks of the base units found (lib/division/checks.py), for people reading Chinese.
+FINDINGS = {
+    "isolated_units": gettext_lazy("Base units with no neighbour: their borders do not meet"),
+    "gaps": gettext_lazy("Neighbouring base units with a gap between their borders"),
+    "overlaps": gettext_lazy("Neighbouring base units that overlap"),
+    "repaired_polygon": gettext_lazy("Invalid shape, repaired"),
+    "refused_unit": gettext_lazy("Shape that cannot be used"),
+}
+
+
 def violation_label(code: str) -> str:
     """'block_not_contiguous' → the label of 'not_contiguous' with its level."""
     if code in VIOLATIONS:
@@ -326,16 +336,97 @@ def violation_label(code: str) -> str:
     return code
 
 
+# Why a constraint is not met (Violation.cause).
+CAUSES = {
+    "data": gettext_lazy("The data force it"),
+    "search": gettext_lazy("The search found no better"),
+}
+
+
+def _share(kept: dict[str, Any] | None, part: str, whole: str) -> dict[str, Any] | None:
+    """``part`` of ``whole`` from a continuity dict: {"n", "of", "percent"}; None when absent."""
+    if not kept or part not in kept or whole not in kept:
+        return None
+    n, of = int(kept[part]), int(kept[whole])
+    return {"n": n, "of": of, "percent": round(100 * n / of) if of else None}
+
+
+def continuity_rows(data: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    """What the proposal keeps of the current grids beside what a full re-division keeps:
+    (key, label, this proposal, full re-division) with each figure a ``_share``."""
+    mine = data.get("kept")
+    fresh = (data.get("fresh") or {}).get("kept")
+    if not mine:
+        return []
+    rows = [
+        ("units", _("Base units keeping their block"), "units_kept", "units"),
+        ("households", _("Households keeping their block"), "households_kept", "households"),
+        ("population", _("Residents keeping their block"), "population_kept", "population"),
+        ("blocks", _("Blocks kept"), "blocks_kept", "blocks_before"),
+        ("people", _("Grid workers kept"), "people_kept", "people"),
+        ("records", _("Records kept"), "records_kept", "records"),
+    ]
+    return [
+        (key, label, _share(mine, part, whole), _share(fresh, part, whole))
+        for key, label, part, whole in rows
+    ]
+
+
+def search_line(search: dict[str, Any]) -> str:
+    """The engine's search figures in one line (docs/division.md, "Several starts")."""
+    if not search:
+        return ""
+    if search.get("method") == "redivide":
+        return _(
+            "Re-division: %(moved)s base units moved, %(splits)s blocks split, %(merges)s merged."
+        ) % {
+            "moved": search.get("moved_units", 0),
+            "splits": search.get("splits", 0),
+            "merges": search.get("merges", 0),
+        }
+    starts = search.get("starts")
+    if isinstance(starts, dict):
+        starts = sum(int(n) for n in starts.values())
+    elif isinstance(starts, list):
+        starts = sum(int(n) for n in starts)
+    if starts is None:
+        return ""
+    return _("Search: %(starts)s starts tried within a budget of %(seconds)s s.") % {
+        "starts": starts,
+        "seconds": search.get("search_seconds", search.get("budget_seconds", "—")),
+    }
+
+
+def _rerun_fields(data: dict[str, Any], seed: int, tolerance: float) -> dict[str, Any]:
+    """The division form's fields for the same run with the snapping ``tolerance``."""
+    policy = data.get("policy", {})
+    fields: dict[str, Any] = {
+        name: "" if policy.get(name) is None else policy.get(name)
+        for name in DivisionForm.base_fields
+        if name not in DivisionForm.RUN_FIELDS
+    }
+    fields.update(seed=seed, mode=data.get("mode") or "fresh", snap_tolerance_m=tolerance)
+    return fields
+
+
 def divisions_view(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.TERRITORY_DIVIDE)
     station, stations = chosen_station(request, perm=Perm.TERRITORY_DIVIDE)
     if station is None:
         raise Http404()
-    form = DivisionForm(request.POST or None, initial=DivisionForm.initial_for(station))
+    form = DivisionForm(
+        request.POST or None,
+        initial=DivisionForm.initial_for(station),
+        can_redivide=planning.has_full_grids(station),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             proposal = actions.propose_division(
-                request.user, station, form.policy(), seed=form.cleaned_data["seed"]
+                request.user,
+                station,
+                form.policy(),
+                seed=form.cleaned_data["seed"],
+                mode=form.cleaned_data["mode"],
             )
         except ValueError as error:  # a policy field the engine refuses: name it
             field, _sep, reason = str(error).partition(": ")
@@ -422,6 +513,8 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
     form = MoveForm(
         initial={"revision": proposal.revision}, units={u.code for u in rows}, blocks=block_ids
     )
+    report = data.get("data") or {}
+    suggested = report.get("suggested_tolerance_m")
     context = {
         "proposal": proposal,
         "station": proposal.station,
@@ -432,9 +525,39 @@ def division_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
                 "label": violation_label(v["code"]),
                 "ids": ", ".join(v["ids"]),
                 "message": v["message"],
+                "cause": v.get("cause") or "",
+                "cause_label": CAUSES.get(v.get("cause") or "", ""),
             }
             for v in data["violations"]
         ],
+        "mode": data.get("mode") or "fresh",
+        # The input checks: a warning at the top when the data look broken or units were left out.
+        "report": report,
+        "warn": bool(report.get("looks_broken") or report.get("refused")),
+        "findings": [
+            {
+                "code": f["code"],
+                "label": str(FINDINGS.get(f["code"], f["code"])),
+                "message": f["message"],
+                "ids": ", ".join(f.get("ids", [])),
+            }
+            for f in report.get("findings", [])
+        ],
+        "refused": [{"code": code, "reason": reason} for code, reason in report.get("refused", [])],
+        "repaired": ", ".join(report.get("repaired", [])),
+        "suggested": suggested,
+        "rerun": (
+            _rerun_fields(data, proposal.seed, suggested)
+            if suggested and has_perm(request.user, Perm.TERRITORY_DIVIDE)
+            else None
+        ),
+        "search_line": search_line(data.get("search") or {}),
+        "share_in_range": mine.get("share_in_range", 0),
+        "continuity": continuity_rows(data),
+        "has_fresh": bool((data.get("fresh") or {}).get("kept")),
+        "fresh": data.get("fresh"),
+        "records_since": data.get("records_since"),
+        "moved": (data.get("kept") or {}).get("moved", []),
         "regions": [(block, BaseUnit.Kind(block["kind"]).label) for block in data["blocks"]],
         "move_form": form,
         "unit_codes": [u.code for u in rows],

@@ -5,9 +5,11 @@ complexity score.
 """
 
 from . import complexity
+from .checks import check_units
 from .engine import divide, move_unit, project_lonlat
 from .measures import evaluate
 from .model import LEVELS, BaseUnit, Evaluation, Plan, Policy, Region, Violation
+from .redivision import continuity, redivide
 
 __all__ = [
     "LEVELS",
@@ -17,9 +19,12 @@ __all__ = [
     "Policy",
     "Region",
     "Violation",
+    "check_units",
     "complexity",
+    "continuity",
     "divide",
     "evaluate",
     "move_unit",
     "project_lonlat",
+    "redivide",
 ]

@@ -27,10 +27,24 @@ class Graph:
         return len(self.adj)
 
 
-def unit_graph(geoms: Sequence[shapely.Geometry]) -> Graph:
-    """Rook adjacency graph of base units, with their centroids, areas and perimeters."""
+def unit_graph(geoms: Sequence[shapely.Geometry], tolerance: float = 0.0) -> Graph:
+    """Rook adjacency graph of base units, with their centroids, areas and perimeters.
+
+    ``tolerance`` (metres) is the policy's ``snap_tolerance_m``: borders that run within it of
+    each other along more than a corner count as shared (`jingwang.lib.graph.rook_edges`).
+    """
     arr = np.asarray(geoms, dtype=object)
-    left, right, length = rook_edges(arr)
+    return edge_graph(arr, *rook_edges(arr, tolerance))
+
+
+def edge_graph(
+    geoms: Sequence[shapely.Geometry] | np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    length: np.ndarray,
+) -> Graph:
+    """The graph of units with the given edges (pairs and shared lengths, as `rook_edges`)."""
+    arr = np.asarray(geoms, dtype=object)
     adj: list[dict[int, float]] = [{} for _ in range(len(arr))]
     for a, b, w in zip(left.tolist(), right.tolist(), length.tolist(), strict=True):
         adj[a][b] = w

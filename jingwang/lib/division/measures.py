@@ -1,7 +1,10 @@
 """Measure a plan: per region and overall figures, and every constraint it does not meet.
 
 `divide` and `move_unit` both end here, so a hand-edited plan is judged by the same code as a
-generated one.
+generated one. Each violation says why where the data tell (`cause` "data": an island too small
+for a block, a unit alone above a maximum or ceiling, a dead-end pocket, a piece no whole number
+of blocks can hold); for a generated plan (`starts` given) the rest is the search's ("search");
+for a hand-edited plan the rest is left without a cause.
 """
 
 from __future__ import annotations
@@ -9,13 +12,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .graph import Graph, components, internal_length, unit_graph
 from .model import LEVELS, BaseUnit, Evaluation, Policy, Region, Violation
+from .partition import Bounds, PieceSplit, k_range, split_forced
 
 
 def level_ids(region_id: str) -> dict[str, str]:
@@ -32,8 +36,14 @@ def evaluate(
     policy: Policy,
     *,
     graph: Graph | None = None,
+    starts: Mapping[str, int] | None = None,
 ) -> Evaluation:
     """Measure an assignment of unit code → cluster id ("D01-S02-B03-C04").
+
+    `starts` is given for a plan the engine generated: unit code → the number of starts the
+    search tried for the part of its community holding it (an empty mapping: generated, count
+    unknown). A violation the data do not explain is then the search's; without `starts` (a
+    plan edited by hand) it is left without a cause.
 
     Raises ValueError for an assignment that names an unknown unit or a malformed id; a unit
     left out is reported as a violation, not an error.
@@ -43,11 +53,17 @@ def evaluate(
     for code in assignment:
         if code not in index:
             raise ValueError(f"assignment: unknown unit {code}")
-    graph = graph or unit_graph([u.geometry for u in units])
+    graph = graph or unit_graph([u.geometry for u in units], policy.snap_tolerance_m)
     levels = {code: level_ids(cid) for code, cid in assignment.items()}
     pieces = _community_pieces(units, graph)
     ctx = _Context(
-        units, graph, policy, index, {i: p for ps in pieces.values() for p in ps for i in p}
+        units,
+        graph,
+        policy,
+        index,
+        {i: p for ps in pieces.values() for p in ps for i in p},
+        starts,
+        {code: ids["block"] for code, ids in levels.items()},
     )
     violations: list[Violation] = []
     violations += _unassigned(units, assignment)
@@ -125,7 +141,7 @@ def _unassigned(units: Sequence[BaseUnit], assignment: Mapping[str, str]) -> lis
     ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     """What the violation checks need to explain themselves."""
 
@@ -134,6 +150,45 @@ class _Context:
     policy: Policy
     index: Mapping[str, int]
     piece_of: Mapping[int, list[int]]  # unit index → the community piece holding it
+    starts: Mapping[str, int] | None  # generated plan: unit code → starts of its part
+    block_of: Mapping[str, str]  # unit code → block id
+    _splits: dict[int, tuple[Bounds, PieceSplit]] = field(default_factory=dict)
+    _blocks: dict[str, list[int]] = field(default_factory=dict)
+
+    def split(self, unit: int) -> tuple[Bounds, PieceSplit]:
+        """The block range of the piece holding `unit` and what its data force (as `divide`)."""
+        piece = self.piece_of[unit]
+        if piece[0] not in self._splits:
+            kind = majority_kind([self.units[i] for i in piece])
+            lo, _, hi, pmax = self.policy.block_range(kind)
+            bounds = Bounds(lo, hi, pmax)
+            households = np.array([self.units[i].households for i in piece], dtype=float)
+            weights = np.zeros(len(self.units))
+            weights[piece] = households
+            self._splits[piece[0]] = (bounds, split_forced(self.graph.adj, piece, weights, bounds))
+        return self._splits[piece[0]]
+
+    def block_units(self, block: str) -> list[int]:
+        if not self._blocks:
+            for code, b in self.block_of.items():
+                self._blocks.setdefault(b, []).append(self.index[code])
+        return self._blocks.get(block, [])
+
+    def households(self, idx: Sequence[int]) -> int:
+        return sum(self.units[i].households for i in idx)
+
+    def codes(self, idx: Sequence[int]) -> str:
+        codes = [self.units[i].code for i in sorted(idx)]
+        return ", ".join(codes[:10]) + (" …" if len(codes) > 10 else "")
+
+    def search_reason(self, first_unit: str | None, what: str = "") -> tuple[str, str | None]:
+        """The reason and cause of a violation the data do not explain: the search's in a
+        generated plan (with its number of starts for a block), else none."""
+        if self.starts is None:
+            return " (not forced by the data)", None
+        n = self.starts.get(first_unit) if first_unit else None
+        tried = f" in {n} start{'' if n == 1 else 's'}" if n else ""
+        return f", because the search did not find a better arrangement{what}{tried}", "search"
 
 
 def _community_pieces(units: Sequence[BaseUnit], graph: Graph) -> dict[str, list[list[int]]]:
@@ -156,6 +211,7 @@ def _disconnected_communities(
                     f"community {community} is in {len(parts)} separate pieces "
                     f"({sizes} households); each piece is divided on its own",
                     (community,),
+                    cause="data",
                 )
             )
     return found
@@ -174,18 +230,20 @@ def _region_violations(regions: list[Region], ctx: _Context) -> list[Violation]:
                 )
             )
         if len(r.communities) > 1 and not _may_cross(r.level, ctx.policy):
+            why, cause = _merged_island(r, ctx) if r.level == "block" else ("", None)
             found.append(
                 Violation(
                     f"{r.level}_crosses_community",
-                    f"{r.level} {r.id} spans communities {', '.join(r.communities)}",
+                    f"{r.level} {r.id} spans communities {', '.join(r.communities)}{why}",
                     (r.id, *r.communities),
                     r.level,
+                    cause,
                 )
             )
         if r.level == "block":
             found += _block_violations(r, ctx)
         elif r.level == "cluster":
-            found += _cluster_violations(r, ctx.units, ctx.policy, ctx.index)
+            found += _cluster_violations(r, ctx)
     return found
 
 
@@ -199,78 +257,163 @@ def _may_cross(level: str, policy: Policy) -> bool:
 
 def _block_violations(r: Region, ctx: _Context) -> list[Violation]:
     lo, _, hi, pmax = ctx.policy.block_range(r.kind)
-    units, index = ctx.units, ctx.index
     found = []
     if r.households < lo:
-        why = _small_block_reason(r, ctx, lo, hi)
+        why, cause, ids = _households_reason(r, ctx, low=True)
         found.append(
             Violation(
                 "block_households_low",
                 f"block {r.id} has {r.households} households, below {lo}{why}",
-                (r.id,),
+                (r.id, *ids),
                 "block",
+                cause,
             )
         )
     if r.households > hi:
-        biggest = max(r.units, key=lambda c: units[index[c]].households)
-        big = units[index[biggest]].households
-        if big > hi:
-            why = f", because unit {biggest} alone has {big}"
-            ids: tuple[str, ...] = (r.id, biggest)
-        else:
-            why = _piece_reason(r, ctx, lo, hi)
-            ids = (r.id,)
+        why, cause, ids = _households_reason(r, ctx, low=False)
         found.append(
             Violation(
                 "block_households_high",
                 f"block {r.id} has {r.households} households, above {hi}{why}",
-                ids,
+                (r.id, *ids),
                 "block",
+                cause,
             )
         )
     if pmax is not None and r.population > pmax:
+        why, cause, ids = _population_reason(r, ctx, pmax)
         found.append(
             Violation(
                 "block_population_high",
-                f"block {r.id} has {r.population} people, above {pmax}",
-                (r.id,),
+                f"block {r.id} has {r.population} people, above {pmax}{why}",
+                (r.id, *ids),
                 "block",
+                cause,
             )
         )
     return found
 
 
-def _piece(r: Region, ctx: _Context) -> tuple[str, int, int]:
-    """(community, units, households) of the community piece holding the block's first unit."""
-    first = ctx.index[r.units[0]]
+_Reason = tuple[str, str | None, tuple[str, ...]]  # text after the figures, cause, unit codes
+
+
+def _households_reason(r: Region, ctx: _Context, low: bool) -> _Reason:
+    """Why a block is out of range: the data (which units, and why), else the search."""
+    units = ctx.units
+    idx = [ctx.index[c] for c in r.units]
+    first = idx[0]
     piece = ctx.piece_of[first]
-    return ctx.units[first].community, len(piece), sum(ctx.units[i].households for i in piece)
-
-
-def _small_block_reason(r: Region, ctx: _Context, lo: int, hi: int) -> str:
-    community, count, total = _piece(r, ctx)
-    if total < lo:
+    bounds, split = ctx.split(first)
+    plo = bounds.households_min or 0
+    community = units[first].community
+    total = ctx.households(piece)
+    if low and total < plo and set(piece) <= set(idx):
         return (
             f", because community {community} has an island of {total} households "
-            f"({count} unit(s)) that cannot form a block on its own"
+            f"({len(piece)} unit(s)) that cannot form a block on its own",
+            "data",
+            (),
         )
-    return _piece_reason(r, ctx, lo, hi)
+    _, _, hi, _ = ctx.policy.block_range(r.kind)
+    if not low:
+        biggest = max(idx, key=lambda i: (units[i].households, -i))
+        if units[biggest].households > hi:
+            why = (
+                f", because unit {units[biggest].code} alone has {units[biggest].households} "
+                "households"
+            )
+            pocket = next((f.pocket for f in split.forced if f.unit == biggest), ())
+            if pocket and set(pocket) <= set(idx):
+                why += (
+                    f", and unit(s) {ctx.codes(pocket)} ({ctx.households(pocket)} households), "
+                    "cut off behind it and too few for a block, can only join it"
+                )
+            return why, "data", (units[biggest].code, *(units[i].code for i in pocket))
+    for f in split.forced:
+        if f.pocket and set(idx) <= set(f.pocket):
+            big = units[f.unit]
+            block = ctx.block_of.get(big.code, "?")
+            return (
+                f", because its units are cut off behind unit {big.code} (alone "
+                f"{big.households} households, above the maximum) and too few for a block: "
+                f"they can only join block {block}",
+                "data",
+                (big.code,),
+            )
+    why = _part_reason(first, ctx, bounds, split)
+    if why:
+        return why, "data", ()
+    text, cause = ctx.search_reason(r.units[0])
+    return text, cause, ()
 
 
-def _piece_reason(r: Region, ctx: _Context, lo: int, hi: int) -> str:
-    community, _, total = _piece(r, ctx)
-    # Some whole number of blocks fits the piece iff ceil(total / hi) <= floor(total / lo).
-    if total >= lo and math.ceil(total / hi) > total // lo:
+def _part_reason(first: int, ctx: _Context, bounds: Bounds, split: PieceSplit) -> str:
+    """The reason when the part of the piece holding `first` fits no whole number of blocks."""
+    piece = ctx.piece_of[first]
+    part = next((list(p) for p in split.rest if first in p), piece)
+    households = ctx.households(part)
+    population = sum(ctx.units[i].population for i in part)
+    low, high = k_range(households, population, bounds)
+    if low <= high:
+        return ""
+    lo, hi, pmax = bounds.households_min, bounds.households_max, bounds.population_max
+    community = ctx.units[first].community
+    where = "(that piece of it"
+    if split.forced:
+        big = [f.unit for f in split.forced]
+        where += f", beside unit(s) {ctx.codes(big)} alone above the maximum"
+    where += ")"
+    assert lo is not None and hi is not None  # block ranges always have both
+    if math.ceil(households / hi) > households // lo:
         return (
-            f", because community {community} (that piece of it) has {total} households, "
+            f", because community {community} {where} has {households} households, "
             f"which no number of blocks of {lo}–{hi} can hold"
         )
-    return ", because the units around it could not be balanced further"
+    return (
+        f", because community {community} {where} has {households} households and "
+        f"{population} people, which no number of blocks of {lo}–{hi} households and at most "
+        f"{pmax} people can hold"
+    )
 
 
-def _cluster_violations(
-    r: Region, units: Sequence[BaseUnit], policy: Policy, index: Mapping[str, int]
-) -> list[Violation]:
+def _population_reason(r: Region, ctx: _Context, pmax: int) -> _Reason:
+    units = ctx.units
+    idx = [ctx.index[c] for c in r.units]
+    biggest = max(idx, key=lambda i: (units[i].population, -i))
+    if units[biggest].population > pmax:
+        return (
+            f", because unit {units[biggest].code} alone has {units[biggest].population} people",
+            "data",
+            (units[biggest].code,),
+        )
+    bounds, split = ctx.split(idx[0])
+    why = _part_reason(idx[0], ctx, bounds, split)
+    if why:
+        return why, "data", ()
+    text, cause = ctx.search_reason(r.units[0])
+    return text, cause, ()
+
+
+def _merged_island(r: Region, ctx: _Context) -> tuple[str, str | None]:
+    """A block spans communities because a whole island of one was merged into it."""
+    idx = {ctx.index[c] for c in r.units}
+    for i in sorted(idx):
+        piece = ctx.piece_of[i]
+        if piece[0] != i or not set(piece) <= idx:
+            continue
+        bounds, _ = ctx.split(i)
+        total = ctx.households(piece)
+        if total < (bounds.households_min or 0):
+            return (
+                f", because the island of community {ctx.units[i].community} ({total} "
+                "households) was merged into it",
+                "data",
+            )
+    return "", None
+
+
+def _cluster_violations(r: Region, ctx: _Context) -> list[Violation]:
+    units, policy, index = ctx.units, ctx.policy, ctx.index
     lo, hi = policy.cluster_households_min, policy.cluster_households_max
     if r.households > hi:
         atomic = [c for c in r.units if units[index[c]].households > hi]
@@ -279,13 +422,44 @@ def _cluster_violations(
                 f"unit {atomic[0]} has {r.households} households, more than {hi}, and cannot be "
                 f"split: it is cluster {r.id} on its own"
             )
-            return [Violation("cluster_atomic_unit", message, (r.id, atomic[0]), "cluster")]
-        message = f"cluster {r.id} has {r.households} households, above {hi}"
-        return [Violation("cluster_households_high", message, (r.id, *atomic), "cluster")]
+            return [Violation("cluster_atomic_unit", message, (r.id, atomic[0]), "cluster", "data")]
+        if atomic:
+            big = atomic[0]
+            why = f", because unit {big} alone has {units[index[big]].households}"
+            cause: str | None = "data"
+        else:
+            why, cause = _cluster_reason(r, ctx)
+        message = f"cluster {r.id} has {r.households} households, above {hi}{why}"
+        return [Violation("cluster_households_high", message, (r.id, *atomic), "cluster", cause)]
     if r.households < lo:
-        message = f"cluster {r.id} has {r.households} households, below {lo}"
-        return [Violation("cluster_households_low", message, (r.id,), "cluster")]
+        why, cause = _cluster_reason(r, ctx)
+        message = f"cluster {r.id} has {r.households} households, below {lo}{why}"
+        return [Violation("cluster_households_low", message, (r.id,), "cluster", cause)]
     return []
+
+
+def _cluster_reason(r: Region, ctx: _Context) -> tuple[str, str | None]:
+    """Why a cluster is out of range: cut off inside its block, a part of small units no whole
+    number of clusters can hold, else the search (generated plans) or no cause (edited)."""
+    units, policy = ctx.units, ctx.policy
+    lo, hi = policy.cluster_households_min, policy.cluster_households_max
+    idx = [ctx.index[c] for c in r.units]
+    block = ctx.block_of[r.units[0]]
+    mine = set(idx)
+    neighbours = {v for u in idx for v in ctx.graph.adj[u] if v not in mine}
+    if not any(ctx.block_of.get(units[v].code) == block for v in neighbours):
+        return f", because it has no neighbour in block {block} to join", "data"
+    small = [i for i in ctx.block_units(block) if units[i].households <= hi]
+    part = next((p for p in components(ctx.graph.adj, small) if idx[0] in p), idx)
+    households = ctx.households(part)
+    low, high = k_range(households, 0.0, Bounds(lo, hi))
+    if low > high:
+        return (
+            f", because the small units around it in block {block} have {households} "
+            f"households, which no number of clusters of {lo}–{hi} can hold",
+            "data",
+        )
+    return ctx.search_reason(None, f" for the units of block {block}")
 
 
 def cv(values: Sequence[float]) -> float:

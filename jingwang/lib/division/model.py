@@ -69,6 +69,18 @@ class Policy:
     compactness_weight: float = 0.02
     moves_per_unit: int = 40
     perturbation_rounds: int = 6
+    # Several starts (docs/division.md, "Several starts"): the engine tries as many seeds per
+    # community piece as this budget buys by a fixed cost model (not a clock, so a given seed and
+    # budget always give the same plan) and keeps each piece's best by the objective.
+    search_seconds: float = 3.0
+    # Real borders do not match exactly: units whose borders run within this many metres of each
+    # other, along more than a corner, count as neighbours. 0 = only exactly shared edges.
+    snap_tolerance_m: float = 0.0
+    # Re-division (`redivide`): the cost of moving a unit out of its current block, against the
+    # balance term (0 = moves are free, as in a fresh plan), and at most how many units may move
+    # (None = no limit; units must still move where a block is out of range or in pieces).
+    keep_weight: float = 1.0
+    max_moved_units: int | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
@@ -129,6 +141,14 @@ class Policy:
         _check(self.compactness_weight >= 0, "compactness_weight", "must not be negative")
         _check(self.moves_per_unit >= 0, "moves_per_unit", "must not be negative")
         _check(self.perturbation_rounds >= 0, "perturbation_rounds", "must not be negative")
+        _check(0 <= self.search_seconds <= 3600, "search_seconds", "must lie within 0..3600")
+        _check(0 <= self.snap_tolerance_m <= 50, "snap_tolerance_m", "must lie within 0..50")
+        _check(self.keep_weight >= 0, "keep_weight", "must not be negative")
+        _check(
+            self.max_moved_units is None or self.max_moved_units >= 0,
+            "max_moved_units",
+            "must not be negative, or null for no limit",
+        )
 
     def block_range(self, kind: str) -> tuple[int, int, int, int | None]:
         """(min, target, max households, max population) of a block of this kind."""
@@ -180,14 +200,25 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
     raise ValueError(f"{name}: unsupported field type")  # pragma: no cover
 
 
+# Why a constraint is not met: the data force it (a unit alone above the maximum, an island
+# too small for a block, a pocket that can only join one block), or the search did not find
+# better within its budget.
+CAUSES: tuple[str, ...] = ("data", "search")
+
+
 @dataclass(frozen=True)
 class Violation:
-    """A constraint the plan does not meet, and why. `ids` are region ids and/or unit codes."""
+    """A constraint the plan does not meet, and why. `ids` are region ids and/or unit codes.
+
+    `cause` is one of CAUSES where the engine can tell, else None (for instance a hand-edited
+    plan's broken contiguity, which is the editor's choice).
+    """
 
     code: str
     message: str
     ids: tuple[str, ...] = ()
     level: str | None = None
+    cause: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +226,44 @@ class Violation:
             "message": self.message,
             "ids": list(self.ids),
             "level": self.level,
+            "cause": self.cause,
+        }
+
+
+@dataclass(frozen=True)
+class DataReport:
+    """What the checks of the input found before dividing (`checks.check_units`).
+
+    `findings` are readable, worst first: code (e.g. "isolated_units", "gap", "overlap",
+    "repaired", "refused"), message naming the units and the place, and the unit codes in
+    `ids`. `looks_broken` is what puts a warning at the top of a proposal and in the CLI.
+    """
+
+    units: int
+    isolated: tuple[str, ...] = ()  # units with no neighbour at all (after snapping)
+    gaps: int = 0  # pairs of units within the tolerance of each other but not touching
+    overlaps: int = 0  # pairs of units whose insides overlap
+    repaired: tuple[str, ...] = ()  # invalid polygons made valid (safely) and used
+    refused: tuple[tuple[str, str], ...] = ()  # (unit code, reason): left out of the plan
+    suggested_tolerance_m: float | None = None  # a snapping tolerance that would join them
+    looks_broken: bool = False
+    findings: tuple[Violation, ...] = ()
+    islands: tuple[str, ...] = ()  # isolated units far from every other unit (not a border fault)
+    tolerance_m: float = 0.0  # the snapping tolerance the checks (and the plan) used
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "units": self.units,
+            "islands": list(self.islands),
+            "tolerance_m": self.tolerance_m,
+            "isolated": list(self.isolated),
+            "gaps": self.gaps,
+            "overlaps": self.overlaps,
+            "repaired": list(self.repaired),
+            "refused": [list(r) for r in self.refused],
+            "suggested_tolerance_m": self.suggested_tolerance_m,
+            "looks_broken": self.looks_broken,
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 
@@ -246,6 +315,12 @@ class Plan:
     seed: int
     evaluation: Evaluation
     notes: list[Violation] = field(default_factory=list)
+    # What the input checks found (None for a plan re-measured from storage or edited by hand).
+    data: DataReport | None = None
+    # How the search went: starts tried per piece, the budget, the seeds kept (docs/division.md).
+    search: dict[str, Any] = field(default_factory=dict)
+    # Re-division only: how much of the current grids the plan keeps (`continuity`).
+    kept: dict[str, Any] | None = None
 
     @property
     def measures(self) -> dict[str, Any]:
@@ -271,4 +346,7 @@ class Plan:
                 level: [r.to_dict() for r in self.evaluation.regions[level]] for level in LEVELS
             },
             "violations": [v.to_dict() for v in self.violations],
+            "data": self.data.to_dict() if self.data else None,
+            "search": dict(self.search),
+            "kept": self.kept,
         }

@@ -18,6 +18,12 @@ Four steps, each close to linear in the number of nodes:
 
 Regions are contiguous by construction: growth only adds neighbours, and a move is refused when
 the node is an articulation point of its donor region.
+
+`partition_scored` also returns how good the result is (the objective, the households left
+outside the range) and how much work the search did, counted in evaluations of a move (a number
+that does not depend on the machine), so that the engine can compare several starts and budget
+them without a clock. `split_forced` finds what the data force before any search: units alone
+above the maximum, and the dead-end pockets that can only join them.
 """
 
 from __future__ import annotations
@@ -26,12 +32,12 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 
-from .graph import Graph
+from .graph import Graph, components
 
 # Weight of the households-range and population penalties relative to the balance term: being
 # outside the range must always cost more than being unbalanced inside it.
@@ -64,14 +70,46 @@ class Bounds:
 def choose_k(households: float, population: float, target: float, bounds: Bounds) -> int:
     """Number of regions for a piece: near households/target, inside the range if any k fits."""
     k = max(1, round(households / target)) if target > 0 else 1
-    lo, hi = bounds.households_min, bounds.households_max
-    feasible_low = math.ceil(households / hi) if hi else 1
-    feasible_high = math.floor(households / lo) if lo else k
-    if bounds.population_max:
-        feasible_low = max(feasible_low, math.ceil(population / bounds.population_max))
+    feasible_low, feasible_high = k_range(households, population, bounds)
     if feasible_low <= feasible_high:
         k = min(max(k, feasible_low), feasible_high)
     return max(1, k)
+
+
+def k_range(households: float, population: float, bounds: Bounds) -> tuple[int, int]:
+    """The numbers of regions whose mean fits the range and the ceiling: [low, high], which is
+    empty (low > high) when no whole number of regions can hold the piece."""
+    lo, hi = bounds.households_min, bounds.households_max
+    feasible_low = math.ceil(households / hi) if hi else 1
+    feasible_high = math.floor(households / lo) if lo else max(feasible_low, 1 << 30)
+    if bounds.population_max:
+        feasible_low = max(feasible_low, math.ceil(population / bounds.population_max))
+    return feasible_low, feasible_high
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A partition with its quality and the work it took.
+
+    `objective` is the local search's total cost (balance, range and ceiling penalties,
+    boundary cut; lower is better) — comparable between starts with the same k. `outside` is
+    the households outside the range, summed over regions, and `over_ceiling` the people above
+    the ceiling: what a user sees as blocks out of range. `work` counts the search's move
+    evaluations plus one per node for the set-up (seeds, growth), which is what its time
+    follows, on any machine.
+    """
+
+    regions: list[list[int]]
+    k: int
+    objective: float
+    outside: float
+    over_ceiling: float
+    work: int
+
+    def key(self) -> tuple[float, float, float]:
+        """Order of preference between starts: fewer households out of range, then people
+        above the ceiling, then the objective."""
+        return (round(self.outside, 6), round(self.over_ceiling, 6), self.objective)
 
 
 def partition(
@@ -86,18 +124,36 @@ def partition(
     search: Search | None = None,
 ) -> list[list[int]]:
     """Split connected `nodes` of `graph` into `k` contiguous regions (lists of node ids)."""
+    return partition_scored(
+        graph, nodes, k, weight, households, population, bounds, rng, search
+    ).regions
+
+
+def partition_scored(
+    graph: Graph,
+    nodes: Sequence[int],
+    k: int,
+    weight: np.ndarray,
+    households: np.ndarray,
+    population: np.ndarray,
+    bounds: Bounds,
+    rng: np.random.Generator,
+    search: Search | None = None,
+) -> Scored:
+    """`partition`, with the objective of the result and the work done (see `Scored`)."""
     search = search or Search()
     nodes = list(nodes)
     k = max(1, min(k, len(nodes)))
-    if k == 1:
-        return [nodes]
     local = {u: i for i, u in enumerate(nodes)}
     adj = [{local[v]: w for v, w in graph.adj[u].items() if v in local} for u in nodes]
-    xy = graph.xy[nodes]
     w = weight[nodes].astype(float)
-    centres = _kmeans_centres(xy, w, k, rng)
-    seeds = _seed_nodes(xy, centres, rng)
-    labels = _grow(adj, xy, w, seeds, centres)
+    if k == 1:
+        labels = [0] * len(nodes)
+    else:
+        xy = graph.xy[nodes]
+        centres = _kmeans_centres(xy, w, k, rng)
+        seeds = _seed_nodes(xy, centres, rng)
+        labels = _grow(adj, xy, w, seeds, centres)
     local_search = _LocalSearch(
         adj=adj,
         labels=labels,
@@ -109,13 +165,74 @@ def partition(
         edge_scale=float(np.mean(graph.perimeter[nodes])) or 1.0,
         compactness_weight=search.compactness_weight,
     )
-    local_search.run(
-        budget=search.moves_per_node * len(nodes), kicks=search.perturbation_rounds, rng=rng
-    )
+    if k > 1:
+        local_search.run(
+            budget=search.moves_per_node * len(nodes), kicks=search.perturbation_rounds, rng=rng
+        )
     regions: list[list[int]] = [[] for _ in range(k)]
     for i, r in enumerate(local_search.labels):
         regions[r].append(nodes[i])
-    return [r for r in regions if r]
+    outside, over = local_search.excess()
+    return Scored(
+        regions=[r for r in regions if r],
+        k=k,
+        objective=local_search.total(),
+        outside=outside,
+        over_ceiling=over,
+        work=len(nodes) + local_search.work,
+    )
+
+
+@dataclass(frozen=True)
+class Forced:
+    """A unit alone above the households maximum: a block of its own, with its pocket (units
+    of the piece cut off behind it, too few for a block, that can only join it)."""
+
+    unit: int
+    pocket: tuple[int, ...] = ()
+
+    @property
+    def members(self) -> list[int]:
+        return sorted((self.unit, *self.pocket))
+
+
+@dataclass(frozen=True)
+class PieceSplit:
+    """What the data force in a connected piece, and the connected rest to be searched."""
+
+    forced: tuple[Forced, ...] = ()
+    rest: tuple[tuple[int, ...], ...] = field(default_factory=tuple)
+
+
+def split_forced(
+    adj: Sequence[dict[int, float]], piece: Sequence[int], households: np.ndarray, bounds: Bounds
+) -> PieceSplit:
+    """Blocks the data force in a connected piece, and the connected parts left for the search.
+
+    A unit whose households alone exceed the maximum cannot share a block: it is a block of its
+    own. Without those units the rest of the piece may fall apart; a part with fewer households
+    than the minimum cannot be a block, and every unit it touches outside itself is one of
+    those big units, so it joins one (the lightest it touches, then the first): a dead-end
+    pocket. The other parts are divided as usual, their number of blocks chosen on their own
+    households. A piece without such a unit is returned whole as the rest.
+    """
+    hi, lo = bounds.households_max, bounds.households_min or 0.0
+    nodes = sorted(piece)
+    big = [u for u in nodes if hi is not None and households[u] > hi]
+    if not big:
+        return PieceSplit((), (tuple(nodes),))
+    big_set = set(big)
+    pockets: dict[int, list[int]] = {u: [] for u in big}
+    rest: list[tuple[int, ...]] = []
+    for part in components(adj, [u for u in nodes if u not in big_set]):
+        touching = sorted({v for u in part for v in adj[u] if v in big_set})
+        if touching and float(households[part].sum()) < lo:
+            into = min(touching, key=lambda b: (float(households[b]), b))
+            pockets[into] += part
+        else:
+            rest.append(tuple(part))
+    forced = tuple(Forced(u, tuple(sorted(pockets[u]))) for u in big)
+    return PieceSplit(forced, tuple(rest))
 
 
 def _kmeans_centres(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -251,6 +368,33 @@ class _LocalSearch:
         self.tabu = -1  # the node just kicked, which descent may not simply move back
         self.rcost = [self.region_cost(r) for r in range(k)]
         self.max_gain = [self.gamma * sum(edges.values()) for edges in adj]
+        self.work = 0  # move evaluations: what the search's time follows
+
+    def total(self) -> float:
+        """The objective itself: region costs plus the weighted length of boundary cut."""
+        labels = self.labels
+        cut = sum(
+            length
+            for u, edges in enumerate(self.adj)
+            for v, length in edges.items()
+            if v > u and labels[v] != labels[u]
+        )
+        return float(sum(self.region_cost(r) for r in range(self.k)) + self.gamma * cut)
+
+    def excess(self) -> tuple[float, float]:
+        """(households outside the range, people above the ceiling), summed over regions."""
+        b = self.bounds
+        outside = over = 0.0
+        for r in range(self.k):
+            if not self.members[r]:
+                continue
+            if b.households_min is not None and self.hh[r] < b.households_min:
+                outside += b.households_min - self.hh[r]
+            if b.households_max is not None and self.hh[r] > b.households_max:
+                outside += self.hh[r] - b.households_max
+            if b.population_max and self.pop[r] > b.population_max:
+                over += self.pop[r] - b.population_max
+        return outside, over
 
     def cost(self, load: float, hh: float, pop: float) -> float:
         dev = (load - self.target) / self.target
@@ -275,6 +419,7 @@ class _LocalSearch:
         Unless `exact`, a move that cannot improve the objective may be given a smaller
         positive value than its true change (still positive, so never chosen).
         """
+        self.work += 1
         w, h, p = self.w[u], self.h[u], self.p[u]
         before = self.rcost[a] + self.rcost[b]
         after = self.cost(self.load[a] - w, self.hh[a] - h, self.pop[a] - p) + self.cost(
@@ -351,6 +496,7 @@ class _LocalSearch:
 
     def swap_delta(self, u: int, a: int, v: int, b: int) -> float:
         """Change of the objective when u (in a) and v (in b) trade places."""
+        self.work += 1
         dw, dh, dp = self.w[u] - self.w[v], self.h[u] - self.h[v], self.p[u] - self.p[v]
         before = self.rcost[a] + self.rcost[b]
         after = self.cost(self.load[a] - dw, self.hh[a] - dh, self.pop[a] - dp) + self.cost(

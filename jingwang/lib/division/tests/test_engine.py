@@ -163,7 +163,6 @@ def test_evaluate_reports_unassigned_units_and_rejects_unknown_ones():
         ({"kind": "suburban"}, "U1: kind"),
         ({"households": -1}, "U1: households"),
         ({"complexity": float("nan")}, "U1: complexity"),
-        ({"geometry": shapely.Polygon()}, "U1: geometry"),
     ],
 )
 def test_bad_units_are_rejected_by_name(change, message):
