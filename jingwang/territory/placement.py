@@ -228,7 +228,8 @@ def follow(model: type[Placed], name: str) -> None:
     _placed[name] = model
 
     def follower(actor: Any, old: GridVersion, new: GridVersion, found: Lineage) -> dict[str, Any]:
-        index.forget(new.station_id)
+        # The index notices the new version by itself (its stamp: the current version, its
+        # grids' count and last id), so the followers of one apply share one build.
         return replace_station(model, new.station_id, found)
 
     lineage.register(name, follower)

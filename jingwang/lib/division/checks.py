@@ -250,7 +250,7 @@ def _borders(units: list[BaseUnit], tolerance: float) -> tuple[DataReport, Graph
     gap &= ~_filled(geoms, pairs, gap & (closes_at >= GAP_CHECK_M), closes_at)
     edges = int(linked.sum())
     many_gaps = int(gap.sum()) > BROKEN_PAIR_SHARE * max(edges, 1)
-    suggested, isolated_note = _suggest(pairs, isolated, islands, later, gap if many_gaps else None)
+    suggested, isolated_note = _suggest(pairs, isolated, islands, later, gap, many_gaps, edges)
     findings: list[Violation] = []
     if len(isolated):
         findings.append(_isolated_finding(codes, isolated, islands, n, isolated_note))
@@ -352,28 +352,38 @@ def _suggest(
     isolated: np.ndarray,
     islands: np.ndarray,
     later: list[float],
-    gap: np.ndarray | None,
+    gap: np.ndarray,
+    many_gaps: bool,
+    edges: int,
 ) -> tuple[float | None, str]:
-    """The tolerance to suggest (or None) and the sentence saying why."""
+    """The tolerance to suggest (or None) and the sentence saying why.
+
+    Where units are isolated, the smallest tolerance tried that joins nearly as many of them as
+    the largest does and leaves few gaps open (no more than BROKEN_PAIR_SHARE of the neighbour
+    pairs it makes): a tolerance that joins each unit to one neighbour but leaves short shared
+    borders apart would still look broken."""
     if not later:
         return None, ""
     border = np.setdiff1d(isolated, islands)
     if len(border) >= 2:
-        joined = {}
+        joined, still_open = {}, {}
         for t in later:
             linked = pairs.linked[t]
             ends = np.concatenate([pairs.left[linked], pairs.right[linked]])
             joined[t] = int(np.isin(border, ends).sum())
+            made = edges + int((gap & linked).sum())
+            still_open[t] = int((gap & ~linked).sum()) > BROKEN_PAIR_SHARE * max(made, 1)
         best = joined[later[-1]]
         if best >= SUGGEST_SHARE * len(isolated):
-            t = next(t for t in later if joined[t] >= SUGGEST_NEAR_BEST * best)
+            enough = [t for t in later if joined[t] >= SUGGEST_NEAR_BEST * best]
+            t = next((t for t in enough if not still_open[t]), enough[-1])
             share = joined[t] / len(isolated)
             return t, (
                 f"{share:.0%} of them come within {_metres(t)} of another unit: "
                 f"set snap_tolerance_m to {_metres(t, unit=False)}"
             )
         return None, ""
-    if gap is not None and gap.any():
+    if many_gaps and gap.any():
         closed = {t: int((gap & pairs.linked[t]).sum()) for t in later}
         t = next(t for t in later if closed[t] >= SUGGEST_NEAR_BEST * closed[later[-1]])
         return t, f"set snap_tolerance_m to {_metres(t, unit=False)} to close the gaps"
