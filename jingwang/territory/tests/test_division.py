@@ -13,7 +13,8 @@ from jingwang.people.models import GridAssignment, Person, Reassignment
 from jingwang.territory.models import DivisionProposal, Grid, GridVersion
 
 
-def propose(client, seed=0, **fields):
+def form_data(seed=0, **fields):
+    """The division form as the page sends it, with ``fields`` changed."""
     data = {
         "seed": seed,
         "urban_households_min": 300,
@@ -28,7 +29,11 @@ def propose(client, seed=0, **fields):
         "district_sectors": 2,
     }
     data.update(fields)
-    return client.post("/territory/divisions/?station=TC", data)
+    return data
+
+
+def propose(client, seed=0, **fields):
+    return client.post("/territory/divisions/?station=TC", form_data(seed, **fields))
 
 
 def test_chief_proposes_compares_and_applies_a_division(world, units):

@@ -28,6 +28,7 @@ from jingwang.people.models import GridAssignment
 from jingwang.territory.actions import propose_division
 from jingwang.territory.forms import DivisionSettingsForm
 from jingwang.territory.models import BaseUnit, DivisionProposal, DivisionSettings, GridVersion
+from jingwang.territory.tests.test_division import form_data as division_form
 from tests.cast import World, make_units
 
 # About a metre in degrees at latitude 31 (east-west, north-south).
@@ -35,22 +36,8 @@ METRE_LON, METRE_LAT = 1 / 95_400, 1 / 110_900
 
 
 def form_data(seed: int = 0, **fields: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "seed": seed,
-        "urban_households_min": 300,
-        "urban_households_target": 400,
-        "urban_households_max": 500,
-        "urban_population_max": 2500,
-        "rural_households_min": 200,
-        "rural_households_target": 300,
-        "rural_households_max": 400,
-        "complexity_alpha": 0.5,
-        "sector_blocks": 2,
-        "district_sectors": 2,
-        "search_seconds": 0.2,  # a short search keeps the tests quick; the figures stay valid
-    }
-    data.update(fields)
-    return data
+    # A short search keeps the tests quick; the figures stay valid.
+    return division_form(seed, **{"search_seconds": 0.2, **fields})
 
 
 def propose(client: Client, **fields: Any) -> Any:
