@@ -38,6 +38,7 @@ from jingwang.audit.actions import record
 from jingwang.core.imports import update_many
 from jingwang.lib.division import complexity
 from jingwang.lib.locate import GridIndex
+from jingwang.territory import index
 from jingwang.territory.models import BaseUnit, Grid, Station
 
 # The inputs of complexity.score that come from records, in the order pages list them.
@@ -119,7 +120,7 @@ def recompute_station(actor: Any, station: Station, now: datetime | None = None)
         and not unit.geometry.is_empty
         and shapely.is_valid(unit.geometry)
     ]
-    index = GridIndex([units[i].geometry for i in shaped], shaped) if shaped else None
+    by_unit = GridIndex([units[i].geometry for i in shaped], shaped) if shaped else None
     total = 0
     for name in INPUTS:
         if name not in found:
@@ -127,8 +128,8 @@ def recompute_station(actor: Any, station: Station, now: datetime | None = None)
         points = _points(found[name], station.id, start, end)
         total += len(points)
         keys = (
-            index.locate_many(points[:, 0], points[:, 1])
-            if index is not None
+            by_unit.locate_many(points[:, 0], points[:, 1])
+            if by_unit is not None
             else np.full(len(points), -1, dtype=np.int64)
         )
         inside = keys[keys >= 0]
@@ -179,27 +180,24 @@ def recompute_station(actor: Any, station: Station, now: datetime | None = None)
 
 def _grid_complexity(station: Station, units: list[BaseUnit], shaped: list[int]) -> int:
     """Give the current grids the household-weighted mean complexity of their units; the number
-    of grids whose complexity changed."""
-    version = station.current_version()
-    if version is None or not shaped:
+    of grids whose complexity changed. Units are placed with the station's point index."""
+    found = index.station_index(station.id)
+    if found is None or not shaped:
         return 0
     grids = {
-        g.id: g for g in Grid.objects.filter(version=version).only("id", "parent_id", "complexity")
+        g.id: g
+        for g in Grid.objects.filter(station=station, version__is_current=True).only(
+            "id", "parent_id", "complexity"
+        )
     }
-    parents = {g.parent_id for g in grids.values()}
-    leaves = sorted((g for g in grids.values() if g.id not in parents), key=lambda g: g.id)
-    if not leaves:
-        return 0
-    shapes = Grid.objects.filter(id__in=[g.id for g in leaves]).order_by("id")
-    index = GridIndex([g.geometry for g in shapes], list(range(len(leaves))))
     points = shapely.point_on_surface(np.asarray([units[i].geometry for i in shaped], dtype=object))
-    keys = index.locate_many(shapely.get_x(points), shapely.get_y(points))
+    keys = found.index.locate_many(shapely.get_x(points), shapely.get_y(points))
     weighted: dict[int, float] = {}
     households: dict[int, float] = {}
     for i, key in zip(shaped, keys.tolist(), strict=True):
         if key < 0:
             continue
-        grid_id: int | None = leaves[key].id
+        grid_id: int | None = found.grid_ids[key]
         while grid_id is not None:  # the unit counts in its leaf and every grid above it
             weighted[grid_id] = (
                 weighted.get(grid_id, 0.0) + units[i].households * units[i].complexity
